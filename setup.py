@@ -1,0 +1,54 @@
+"""keras_textnet: end-to-end text localization and recognition for documents."""
+
+import pathlib
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+VERSION = {}
+exec((HERE / "keras_textnet" / "version.py").read_text(), VERSION)
+
+INSTALL_REQUIRES = [
+    "tensorflow==2.21.0",
+    "keras>=3.15,<4",
+    "numpy>=2.0,<3",
+    "opencv-python-headless>=4.10",
+    "pillow>=10.0",
+    "matplotlib>=3.8",  # ships the DejaVu / STIX / Computer Modern fonts we render with
+    "tf2onnx==1.17.0",
+    "onnxruntime>=1.20",
+    "ai-edge-litert>=2.0",
+    "tensorboard==2.21.0",
+    "tqdm>=4.66",
+    "PyYAML>=6.0",
+    "wordfreq==3.1.1",  # word-frequency English for synthetic text
+    "Faker>=30",  # names, addresses, companies, dates for forms and invoices
+]
+
+EXTRAS_REQUIRE = {
+    "tests": [
+        "pytest>=8.0",
+    ],
+}
+
+setup(
+    name="keras-textnet",
+    version=VERSION["__version__"],
+    description=(
+        "One Keras network that finds and reads every text line of a document "
+        "image (Sarshogh & Hines, ICDAR 2019)."
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["keras_textnet", "keras_textnet.*"]),
+    package_data={"keras_textnet": ["data/synthetic/resources/*.txt"]},
+    include_package_data=True,
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["keras-textnet=keras_textnet.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3.11",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+    ],
+)
