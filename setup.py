@@ -22,7 +22,7 @@ INSTALL_REQUIRES = [
     "tqdm>=4.66",
     "PyYAML>=6.0",
     "wordfreq==3.1.1",  # word-frequency English for synthetic text
-    "Faker>=30",  # names, addresses, companies, dates for forms and invoices
+    "Faker==40.54.0",  # names, addresses, companies, dates for forms and invoices
 ]
 
 EXTRAS_REQUIRE = {
