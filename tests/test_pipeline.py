@@ -1,0 +1,225 @@
+"""The tf.data pipeline: boxes stay on their pixels through every transform."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_textnet.charset import Charset
+from keras_textnet.data import transforms
+from keras_textnet.data.annotation import AnnotationSet, ImageRecord, Line, Word
+from keras_textnet.data.pipeline import TextEncoder, make_dataset
+from keras_textnet.data.tfrecord import write_tfrecords
+
+RNG = np.random.default_rng(7)
+
+
+def _blocks_image(height, width, boxes):
+    """White image with a black filled rectangle at every (x0, y0, x1, y1) box."""
+    img = np.full((height, width, 3), 255, np.uint8)
+    for x0, y0, x1, y1 in boxes:
+        img[y0:y1, x0:x1] = 0
+    return img
+
+
+def _random_layout(height, width, rng, n=20):
+    boxes = []
+    while len(boxes) < n:
+        h = int(rng.integers(8, 30))
+        w = int(rng.integers(10, 200))
+        x0 = int(rng.integers(0, width - w))
+        y0 = int(rng.integers(0, height - h))
+        cand = (x0, y0, x0 + w, y0 + h)
+        if all(cand[2] + 12 <= b[0] or b[2] + 12 <= cand[0] or cand[3] + 12 <= b[1]
+               or b[3] + 12 <= cand[1] for b in boxes):
+            boxes.append(cand)
+    return boxes
+
+
+@pytest.fixture
+def block_set(tmp_path, write_png):
+    """Three images of black blocks whose lines are the blocks themselves."""
+    images = []
+    for i, (h, w) in enumerate([(700, 900), (420, 380), (1000, 640)]):
+        boxes = _random_layout(h, w, RNG)
+        write_png(f"img{i}.png", _blocks_image(h, w, boxes))
+        images.append(ImageRecord(
+            file=f"img{i}.png", width=w, height=h,
+            words=[Word(box=b, text=f"w{j}", line=j) for j, b in enumerate(boxes)],
+            lines=[Line(box=b, text=f"w{j}") for j, b in enumerate(boxes)]))
+    ann = AnnotationSet(images=images, root=tmp_path)
+    ann.save(tmp_path / "ann.json")
+    return ann
+
+
+def _measured_box(image, box, margin=3):
+    """Re-measures the ink of a block inside box +- margin (dark = < 128)."""
+    y0, x0, y1, x1 = box
+    h, w = image.shape[:2]
+    ys, xs = max(0, int(y0) - margin), max(0, int(x0) - margin)
+    ye, xe = min(h, int(np.ceil(y1)) + margin), min(w, int(np.ceil(x1)) + margin)
+    dark = image[ys:ye, xs:xe].mean(-1) < 128
+    rows, cols = np.nonzero(dark.any(1))[0], np.nonzero(dark.any(0))[0]
+    if not len(rows):
+        return None
+    return np.array([ys + rows[0], xs + cols[0], ys + rows[-1] + 1, xs + cols[-1] + 1])
+
+
+def _check_batch(images, targets, tolerance=1.0):
+    checked = 0
+    for b in range(images.shape[0]):
+        img = images[b].numpy()
+        for k in range(int(targets["num_boxes"][b])):
+            box = targets["boxes"][b, k].numpy()
+            measured = _measured_box(img, box)
+            assert measured is not None, f"no ink under box {box}"
+            if targets["ignore"][b, k]:
+                continue
+            np.testing.assert_allclose(measured, box, atol=tolerance,
+                                       err_msg=f"image {b} box {k}")
+            checked += 1
+    return checked
+
+
+def test_training_transforms_keep_boxes_on_their_pixels(block_set):
+    ds = make_dataset(block_set, training=True, image_size=(256, 320), batch_size=3,
+                      augment_strength=0.0, scale_range=(0.5, 1.5), seed=3,
+                      deterministic=True, max_boxes=64)
+    checked = 0
+    for images, targets in ds.take(6):
+        assert images.shape == (3, 256, 320, 3) and images.dtype == tf.uint8
+        assert targets["boxes"].shape == (3, 64, 4)
+        checked += _check_batch(images, targets, tolerance=1.0)
+    assert checked > 40
+
+
+def test_cut_boxes_become_ignore_and_touch_the_crop_edge(block_set):
+    ds = make_dataset(block_set, training=True, image_size=(160, 160), batch_size=1,
+                      augment_strength=0.0, scale_range=(1.0, 1.0), seed=1,
+                      deterministic=True)
+    cut = 0
+    for _, targets in ds.take(30):
+        n = int(targets["num_boxes"][0])
+        boxes = targets["boxes"][0, :n].numpy()
+        ignore = targets["ignore"][0, :n].numpy()
+        on_edge = (boxes[:, 0] <= 0) | (boxes[:, 1] <= 0) | (boxes[:, 2] >= 160) | (
+            boxes[:, 3] >= 160)
+        # a readable box never touches the crop edge unless it really ends there
+        cut += int((ignore & on_edge).sum())
+        assert ((boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])).all()
+    assert cut > 0
+
+
+def test_crop_choice_prefers_not_cutting():
+    boxes = tf.constant([[0, 0, 10, 90], [0, 110, 10, 200]], tf.float32)
+    ignore = tf.constant([False, False])
+    # A 100-wide window over a 200-wide image cuts a box unless it starts at 0 or 100.
+    for s in range(5):
+        y0, x0 = transforms.choose_crop((10, 200), boxes, ignore, (10, 100),
+                                        tf.constant([s, 0]), candidates=400).numpy()
+        assert y0 == 0 and x0 in (0, 100)
+    # When every window cuts, ignored boxes do not count.
+    y0, x0 = transforms.choose_crop((10, 200), boxes, tf.constant([True, False]), (10, 100),
+                                    tf.constant([0, 0]), candidates=400).numpy()
+    assert x0 == 100
+
+
+def test_letterbox_eval_and_meta_map_back(block_set):
+    ds = make_dataset(block_set, training=False, image_size=(384, 384), batch_size=1,
+                      include_meta=True)
+    seen = 0
+    for (images, targets), rec in zip(ds, block_set.images):
+        assert targets["file"][0].numpy().decode() == rec.file
+        scale = targets["scale"][0].numpy()
+        assert tuple(targets["source_size"][0].numpy()) == (rec.height, rec.width)
+        assert abs(scale[0] - scale[1]) < 0.01
+        _check_batch(images, targets, tolerance=1.0)
+        n = int(targets["num_boxes"][0])
+        back = targets["boxes"][0, :n].numpy() / np.tile(scale, 2)
+        gt = np.array([ln.box for ln in rec.lines], np.float32)[:, [1, 0, 3, 2]]
+        np.testing.assert_allclose(np.sort(back, 0), np.sort(gt, 0), atol=0.01)
+        seen += 1
+    assert seen == 3
+
+
+def test_tfrecords_give_the_same_examples(block_set, tmp_path):
+    files = write_tfrecords(block_set, tmp_path / "shards" / "train", num_shards=2,
+                            progress=False)
+    assert len(files) == 2
+    kw = dict(training=True, image_size=(200, 200), batch_size=1, seed=5, deterministic=True,
+              augment_strength=0.5)
+    from_tfr = make_dataset(str(tmp_path / "shards"), **kw)
+    checked = 0
+    for images, targets in from_tfr.take(6):
+        checked += _check_batch(images, targets, tolerance=1.5)
+    assert checked > 0
+    # Evaluation order is the shard order; same content as the annotation file.
+    eval_kw = dict(training=False, image_size=(300, 300), batch_size=1, include_meta=True)
+    a = {t["file"][0].numpy(): (i.numpy(), t["boxes"].numpy())
+         for i, t in make_dataset(block_set, **eval_kw)}
+    b = {t["file"][0].numpy(): (i.numpy(), t["boxes"].numpy())
+         for i, t in make_dataset(files, **eval_kw)}
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k][0], b[k][0])
+        np.testing.assert_allclose(a[k][1], b[k][1])
+
+
+def test_deterministic_mode_repeats_exactly(block_set):
+    kw = dict(training=True, image_size=(128, 128), batch_size=2, seed=11, deterministic=True)
+    first = [(i.numpy(), t["boxes"].numpy()) for i, t in make_dataset(block_set, **kw).take(3)]
+    second = [(i.numpy(), t["boxes"].numpy()) for i, t in make_dataset(block_set, **kw).take(3)]
+    for (i1, b1), (i2, b2) in zip(first, second):
+        np.testing.assert_array_equal(i1, i2)
+        np.testing.assert_array_equal(b1, b2)
+    other = [i.numpy() for i, _ in make_dataset(block_set, **{**kw, "seed": 12}).take(1)]
+    assert not np.array_equal(other[0], first[0][0])
+
+
+def test_sharding_splits_the_images(block_set):
+    files = set()
+    for shard in range(2):
+        ds = make_dataset(block_set, training=False, image_size=(64, 64), batch_size=1,
+                          include_meta=True, num_shards=2, shard_index=shard)
+        names = [t["file"][0].numpy() for _, t in ds]
+        assert names and not files & set(names)
+        files |= set(names)
+    assert len(files) == 3
+    with pytest.raises(ValueError, match="shard_index"):
+        make_dataset(block_set, num_shards=2, shard_index=2)
+
+
+def test_text_encoding_marks_unusable_texts():
+    enc = TextEncoder(Charset())
+    ids, lengths, unusable = enc(tf.constant(["ab", "café", "", "abcdef"]), 4)
+    assert ids.numpy().tolist()[0] == [66, 67, 0, 0]
+    assert lengths.numpy().tolist() == [2, 4, 0, 4]
+    assert unusable.numpy().tolist() == [False, True, True, True]
+
+
+def test_texts_are_encoded_and_padded(block_set):
+    ds = make_dataset(block_set, training=False, image_size=(256, 256), batch_size=1,
+                      max_text_length=8, max_boxes=16)
+    images, targets = next(iter(ds))
+    cs = Charset()
+    n = int(targets["num_boxes"][0])
+    assert n == 16  # 20 blocks, capped
+    texts = cs.decode_batch(targets["texts"][0, :n].numpy(), targets["text_lengths"][0, :n])
+    assert all(t.startswith("w") for t in texts)
+    assert (targets["texts"][0, n:].numpy() == 0).all()
+
+
+def test_photometric_keeps_shape_and_is_seeded():
+    img = tf.constant(RNG.integers(0, 255, (40, 50, 3), np.uint8))
+    a = transforms.photometric_augment(img, tf.constant([1, 2]), 1.0)
+    b = transforms.photometric_augment(img, tf.constant([1, 2]), 1.0)
+    assert a.shape == img.shape and a.dtype == tf.uint8
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert transforms.photometric_augment(img, tf.constant([1, 2]), 0.0) is img
+
+
+def test_resize_realised_scale_matches_pixels():
+    img = tf.zeros((101, 77, 3), tf.uint8)
+    out, boxes, realised = transforms.resize_with_boxes(
+        img, tf.constant([[0, 0, 101, 77]], tf.float32), tf.constant([0.5, 0.5]))
+    assert out.shape[:2] == (50, 38) or out.shape[:2] == (51, 38) or out.shape[:2] == (50, 39)
+    np.testing.assert_allclose(boxes.numpy()[0], [0, 0, out.shape[0], out.shape[1]], atol=1e-4)
