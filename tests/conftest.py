@@ -6,11 +6,6 @@ import numpy as np
 import pytest
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: long tests (real training, full exports); "
-                                       "run with -m slow")
-
-
 @pytest.fixture
 def write_png(tmp_path):
     """Writes a ``(h, w, 3)`` or ``(h, w)`` uint8 array as PNG under tmp_path."""

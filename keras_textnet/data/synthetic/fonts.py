@@ -58,6 +58,7 @@ import re
 import struct
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -94,19 +95,20 @@ _SERIF_NAME = re.compile(
 # OT1 glyph instead (see the module docstring for what each one draws).
 _OT1_TEXT_WRONG = frozenset('"<>\\^_`{|}~')
 _COMPUTER_MODERN = {
-    # name:   (family,                        bold,  italic, mono,  serif, wrong)
-    "cmr10": ("Computer Modern", False, False, False, True, _OT1_TEXT_WRONG),
-    "cmb10": ("Computer Modern", True, False, False, True, _OT1_TEXT_WRONG),
-    "cmti10": ("Computer Modern", False, True, False, True, _OT1_TEXT_WRONG),
-    "cmss10": ("Computer Modern Sans", False, False, False, False, _OT1_TEXT_WRONG),
-    "cmtt10": ("Computer Modern Typewriter", False, False, True, True, frozenset("`")),
+    # name:  (family, style, bold, italic, monospace, serif, wrongly drawn)
+    "cmr10": ("Computer Modern", "Regular", False, False, False, True, _OT1_TEXT_WRONG),
+    "cmb10": ("Computer Modern", "Bold", True, False, False, True, _OT1_TEXT_WRONG),
+    "cmti10": ("Computer Modern", "Italic", False, True, False, True, _OT1_TEXT_WRONG),
+    "cmss10": ("Computer Modern Sans", "Regular", False, False, False, False, _OT1_TEXT_WRONG),
+    "cmtt10": ("Computer Modern Typewriter", "Regular", False, False, True, True,
+               frozenset("`")),
 }
 
 # A glyph named for another character is still right when it is a usual
 # typeset form of the ASCII character.
 _ACCEPTED_FORMS = {
     "'": "\u2019\u2032\u02bc",  # quoteright, prime, modifier apostrophe
-    "-": "\u2010\u2011\u2212",  # hyphen, non-breaking hyphen, minus
+    "-": "\u00ad\u2010\u2011\u2212",  # soft hyphen (Liberation), hyphen, nb hyphen, minus
     " ": "\u00a0",  # nbspace
     "*": "\u2217",  # asteriskmath
     "/": "\u2044\u2215",  # fraction slash, division slash
@@ -479,7 +481,7 @@ def _read_face(tt, path: str, index: int) -> FontFace | str:
 
     os2 = tt["OS/2"] if "OS/2" in reader else None
     post = tt["post"] if "post" in reader else None
-    head = tt["head"]
+    head = reader["head"]  # raw: fontTools' parser warns about old timestamps
     panose = getattr(os2, "panose", None)
     pan_family = getattr(panose, "bFamilyType", 0)
     if pan_family in (4, 5):
@@ -512,7 +514,7 @@ def _read_face(tt, path: str, index: int) -> FontFace | str:
 
     weight = int(getattr(os2, "usWeightClass", 400) or 400)
     fs = int(getattr(os2, "fsSelection", 0) or 0)
-    mac = int(getattr(head, "macStyle", 0) or 0)
+    mac = struct.unpack_from(">H", head, 44)[0]
     angle = float(getattr(post, "italicAngle", 0) or 0)
     low_style = style.lower()
     bold = weight >= 600 or bool(fs & 0x20) or bool(mac & 0x01)
@@ -536,7 +538,7 @@ def _read_face(tt, path: str, index: int) -> FontFace | str:
 
     cm = _COMPUTER_MODERN.get(family)
     if cm is not None:
-        family, bold, italic, monospace, serif, wrong = cm
+        family, style, bold, italic, monospace, serif, wrong = cm
         chars -= wrong
 
     missing = _REQUIRED - chars
@@ -553,8 +555,12 @@ def _name_agrees(char: str, glyph_name: str) -> bool:
     from fontTools.agl import toUnicode
 
     meant = toUnicode(glyph_name)
-    return not meant or meant == char or (len(meant) == 1
-                                          and meant in _ACCEPTED_FORMS.get(char, ""))
+    if not meant or meant == char:
+        return True
+    # A glyph shared with an equivalent character keeps that one's name:
+    # Liberation's ";" is "uni037E" (GREEK QUESTION MARK, which NFKC maps to ";").
+    return len(meant) == 1 and (meant in _ACCEPTED_FORMS.get(char, "")
+                                or unicodedata.normalize("NFKC", meant) == char)
 
 
 def _glyph_names(tt, post) -> list[str] | None:
@@ -664,7 +670,7 @@ def _inked(tt, reader, head, gids: dict[int, int]) -> dict[int, bool]:
     out = {}
     if "glyf" in reader and "loca" in reader:
         loca = reader["loca"]
-        long_format = head.indexToLocFormat == 1
+        long_format = struct.unpack_from(">h", head, 50)[0] == 1
         fmt, scale = (">I", 1) if long_format else (">H", 2)
         step = 4 if long_format else 2
         for g in gids.values():
