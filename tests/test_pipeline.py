@@ -223,3 +223,26 @@ def test_resize_realised_scale_matches_pixels():
         img, tf.constant([[0, 0, 101, 77]], tf.float32), tf.constant([0.5, 0.5]))
     assert out.shape[:2] == (50, 38) or out.shape[:2] == (51, 38) or out.shape[:2] == (50, 39)
     np.testing.assert_allclose(boxes.numpy()[0], [0, 0, out.shape[0], out.shape[1]], atol=1e-4)
+
+
+def test_input_context_shards_and_splits_the_batch(block_set):
+    ctx = tf.distribute.InputContext(num_input_pipelines=3, input_pipeline_id=2,
+                                     num_replicas_in_sync=3)
+    ds = make_dataset(block_set, training=False, image_size=(64, 64), batch_size=3,
+                      input_context=ctx, include_meta=True)
+    batches = list(ds)
+    assert len(batches) == 1 and batches[0][0].shape[0] == 1
+    assert batches[0][1]["file"][0].numpy() == b"img2.png"
+
+
+def test_weighted_mix_of_sources(block_set, tmp_path):
+    files = write_tfrecords(block_set, tmp_path / "mix" / "t", num_shards=1, progress=False)
+    ds = make_dataset([str(tmp_path / "ann.json"), files], weights=[0.5, 0.5],
+                      image_size=(96, 96), batch_size=4, seed=0, deterministic=True)
+    images, targets = next(iter(ds))
+    assert images.shape == (4, 96, 96, 3) and targets["num_boxes"].shape == (4,)
+
+
+def test_unknown_source_is_explained():
+    with pytest.raises(TypeError, match="unknown data source"):
+        make_dataset(42)
