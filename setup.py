@@ -14,6 +14,7 @@ INSTALL_REQUIRES = [
     "numpy>=2.0,<3",
     "opencv-python-headless>=4.10",
     "pillow>=10.0",
+    "fonttools>=4.50",  # font metadata and coverage for the synthetic generator
     "matplotlib>=3.8",  # ships the DejaVu / STIX / Computer Modern fonts we render with
     "tf2onnx==1.17.0",
     "onnxruntime>=1.20",

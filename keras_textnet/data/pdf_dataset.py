@@ -22,14 +22,18 @@ across the line. Inside a larger window around it:
    largest such difference inside the word's own poppler box. So coloured text,
    light-on-dark text and shaded backgrounds work alike; a box with a contrast
    under 40 of 255 has **no ink**;
-2. the ink is split into 8-connected components. A component that crosses the
-   window on two opposite sides is a rule, a frame or a background edge and is
-   dropped. A component with no pixel in the part of the poppler box that is
-   the word's own (not shared with another word's box) is dropped; one that lies
-   mostly in the word's box is kept whole; one shared with a neighbour's box
-   contributes only its pixels in the word's own part. So a neighbour's
-   ascenders reaching into an overlapping line box, or a touching glyph of the
-   next word, are never stolen;
+2. ink runs entering the window from outside (horizontal ones at least the
+   window padding long, vertical ones over half its height) are rules: table
+   borders, staff lines, underlines. They are erased, which frees the glyphs
+   touching them; the rest is split into 8-connected components. A component that still
+   crosses the window is a frame or a background edge and is dropped. Every
+   other component belongs to the word box covering the largest share of it
+   (ties go to the smaller box, so a letter inside a huge symbol-font box stays
+   with its own word). The word keeps its own components whole when they lie
+   mostly in its box; of a component it shares with a neighbour (touching
+   glyphs, a descender meeting the next line's ascender) it keeps only the
+   pixels in its own box and outside the owner's. A neighbour's ascenders
+   reaching into an overlapping line box are never stolen;
 3. the box is the bounding box of the kept pixels, clipped to the allowed
    region. A word with no ink keeps its poppler box and is marked ignore.
 
@@ -47,12 +51,14 @@ Ignore rules (the reason is kept in a word's ``ignore_reason`` field)
   white or clipped text);
 * ``overlap``: the ink box overlaps another word's ink box by more than 30 % of
   the smaller one (overprinted or garbled text layers);
+* ``punctuation``: no letter and no digit;
 * ``tiny``: an estimated x-height below 5 px in the output image (estimated from
   the ink box height and which letters the word has: ascenders, descenders);
 * ``charset``: characters outside the charset after NFKC normalization
   (ligatures such as "ﬁ" become "fi") and mapping typographic quotes, dashes
-  and the minus sign to ASCII ``'`` ``"`` ``-``;
-* ``punctuation``: no letter and no digit.
+  and the minus sign to ASCII ``'`` ``"`` ``-``.
+
+The first rule that applies, in this order, names the reason.
 
 A poppler ``<line>`` becomes one :class:`~keras_textnet.data.annotation.Line`:
 its box is the union of its words' boxes, its text its words joined by single
@@ -114,7 +120,7 @@ MIN_X_HEIGHT_PX = 5.0
 #: Ink boxes overlapping by more than this fraction of the smaller one are ``overlap``.
 MAX_INK_OVERLAP = 0.3
 
-IGNORE_REASONS = ("diagonal", "rotated", "no_ink", "overlap", "tiny", "charset", "punctuation")
+IGNORE_REASONS = ("diagonal", "rotated", "no_ink", "overlap", "punctuation", "tiny", "charset")
 
 #: Typographic characters mapped to ASCII before the charset check (after NFKC).
 TYPOGRAPHIC_TO_ASCII = {
@@ -281,30 +287,45 @@ def held_out_package(pdf_path) -> str | None:
 
     Three checks, cheapest first: a path component named after a held-out
     package (``/usr/share/doc/octave-doc/...``, or a copy kept in a folder of
-    that name), ``dpkg -S`` on the path as given and resolved, and a
+    that name), ``dpkg -S`` on the path as given and resolved (held-out TeX Live
+    packages share ``/usr/share/doc/texlive-doc/`` with others), and a
     fingerprint (content size, then SHA-1, ``.gz`` looked through) against the
     PDFs of every installed held-out package, which catches renamed copies.
     """
-    given = os.path.abspath(os.fspath(pdf_path))
-    real = os.path.realpath(given)
-    for cand in dict.fromkeys((given, real)):
-        for part in Path(cand).parts:
-            if part in HELD_OUT_PACKAGES:
-                return part
-    owners = _dpkg_owners(list(dict.fromkeys((given, real))))
-    for pkgs in owners.values():
-        for pkg in sorted(pkgs):
-            if pkg in HELD_OUT_PACKAGES:
-                return pkg
-    if os.path.isfile(real):
-        size = _content_size(real)
-        matches = _held_out_fingerprints().get(size, []) if size is not None else []
-        if matches:
-            digest = _content_sha1(real)
+    return held_out_packages([pdf_path])[0]
+
+
+def held_out_packages(pdf_paths: Sequence) -> list[str | None]:
+    """:func:`held_out_package` for many paths, with one ``dpkg -S`` call."""
+    found: list[str | None] = [None] * len(pdf_paths)
+    candidates: list[tuple[int, str, str]] = []
+    for k, pdf_path in enumerate(pdf_paths):
+        given = os.path.abspath(os.fspath(pdf_path))
+        real = os.path.realpath(given)
+        for cand in dict.fromkeys((given, real)):
+            for part in Path(cand).parts:
+                if part in HELD_OUT_PACKAGES and found[k] is None:
+                    found[k] = part
+        if found[k] is None:
+            candidates.append((k, given, real))
+    if not candidates:
+        return found
+    owners = _dpkg_owners(list(dict.fromkeys(p for _, g, r in candidates for p in (g, r))))
+    for k, given, real in candidates:
+        pkgs = sorted(owners.get(given, set()) | owners.get(real, set()))
+        held = [p for p in pkgs if p in HELD_OUT_PACKAGES]
+        if held:
+            found[k] = held[0]
+            continue
+        if os.path.isfile(real):
+            size = _content_size(real)
+            matches = _held_out_fingerprints().get(size, []) if size is not None else []
+            digest = _content_sha1(real) if matches else None
             for name, pkg in matches:
                 if digest is not None and _content_sha1(name) == digest:
-                    return pkg
-    return None
+                    found[k] = pkg
+                    break
+    return found
 
 
 # ---------------------------------------------------------------------------
@@ -529,8 +550,8 @@ def _rotated_blocks(page: _PPage) -> set[int]:
             w = page.words[i]
             n = len(w.text)
             bw, bh = w.box[2] - w.box[0], w.box[3] - w.box[1]
-            if bw <= 0 or bh <= 0:
-                continue
+            if bw <= 0 or bh <= 0 or is_punctuation_only(w.text):
+                continue              # symbols (one glyph for ':=', say) do not vote
             if n >= 3:
                 if bh > 1.1 * bw:
                     v[1] += n
@@ -575,6 +596,33 @@ def _pixel_box(box, scale, width, height) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
+def _edge_runs(ink: np.ndarray) -> np.ndarray:
+    """``(rows,)`` length of the ink run starting at column 0 of each row."""
+    return np.where(ink.all(axis=1), ink.shape[1], np.argmin(ink, axis=1))
+
+
+def _erase_rules(ink: np.ndarray, pad: int) -> None:
+    """Erases, in place, ink runs that enter the window from outside.
+
+    Horizontal runs touching the left or right edge and at least ``pad`` long,
+    and vertical runs touching the top or bottom edge over half the height, are
+    rules: table borders, staff lines, underlines. Erasing them frees the glyphs
+    they touch (a digit sitting on a staff line, descenders through an underline).
+    """
+    hh, ww = ink.shape
+    cols = np.arange(ww)[None, :]
+    rows = np.arange(hh)[:, None]
+    left, right = _edge_runs(ink), _edge_runs(ink[:, ::-1])
+    top, bottom = _edge_runs(ink.T), _edge_runs(ink[::-1].T)
+    pad = max(pad, 2)
+    erase = (cols < np.where(left >= pad, left, 0)[:, None])
+    erase |= (cols >= ww - np.where(right >= pad, right, 0)[:, None])
+    half = max(hh // 2, 2)
+    erase |= (rows < np.where(top >= half, top, 0)[None, :])
+    erase |= (rows >= hh - np.where(bottom >= half, bottom, 0)[None, :])
+    ink[erase] = False
+
+
 def tighten_to_ink(image: np.ndarray, boxes: np.ndarray, index: int,
                    allowed: tuple[int, int, int, int], window_pad: int) -> tuple | None:
     """The ink box of word ``index``, or ``None`` when it has no ink.
@@ -612,35 +660,47 @@ def tighten_to_ink(image: np.ndarray, boxes: np.ndarray, index: int,
     contrast = int(own_diff.max())
     if contrast < MIN_CONTRAST:
         return None
-    ink = (diff > max(MIN_CONTRAST // 2, 0.4 * contrast)).astype(np.uint8)
-    # Other words' boxes that reach into the window.
-    others = np.zeros(diff.shape, bool)
-    b = boxes
-    hit = (b[:, 0] < wx1) & (b[:, 2] > wx0) & (b[:, 1] < wy1) & (b[:, 3] > wy0)
-    hit[index] = False
-    for x0, y0, x1, y1 in b[hit]:
-        others[max(y0 - wy0, 0):max(y1 - wy0, 0), max(x0 - wx0, 0):max(x1 - wx0, 0)] = True
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    ink = diff > max(MIN_CONTRAST // 2, 0.4 * contrast)
+    _erase_rules(ink, window_pad)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     if n <= 1:
         return None
-    excl = own & ~others
-    a_excl = np.bincount(labels[excl], minlength=n)
-    a_other = np.bincount(labels[others & ~own], minlength=n)
-    sizes = stats[:, cv2.CC_STAT_AREA]
+    # The word's box first, then every other word box that reaches into the window.
+    hit = (boxes[:, 0] < wx1) & (boxes[:, 2] > wx0) & (boxes[:, 1] < wy1) & (boxes[:, 3] > wy0)
+    hit[index] = False
+    near = np.concatenate([boxes[index:index + 1], boxes[hit]], axis=0)
+    rects = [(max(y0 - wy0, 0), max(y1 - wy0, 0), max(x0 - wx0, 0), max(x1 - wx0, 0))
+             for x0, y0, x1, y1 in near.tolist()]
+    counts = np.stack([np.bincount(labels[r0:r1, c0:c1].ravel(), minlength=n)
+                       for r0, r1, c0, c1 in rects]).astype(np.float64)
+    cover = counts / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)[None, :]
+    area = ((near[:, 2] - near[:, 0]) * (near[:, 3] - near[:, 1])).astype(np.float64)
     wh, ww = diff.shape
-    keep_whole = np.zeros(n, bool)
-    keep_own = np.zeros(n, bool)
-    for c in range(1, n):
-        if a_excl[c] == 0:
-            continue
-        cx, cy, cw, ch = stats[c, :4]
-        if (cx == 0 and cx + cw == ww) or (cy == 0 and cy + ch == wh):
-            continue                  # crosses the window: a rule, frame or background edge
-        if a_other[c] == 0 or a_excl[c] >= 4 * a_other[c]:
-            keep_whole[c] = True
-        else:
-            keep_own[c] = True
-    mask = keep_whole[labels] | (keep_own[labels] & excl)
+    cx, cy, cw, ch = (stats[:, k] for k in range(4))
+    crosses = ((cx == 0) & (cw == ww)) | ((cy == 0) & (ch == wh))   # frames, background edges
+    # The box covering most of a component owns it; ties go to the smaller box.
+    by_area = np.argsort(area, kind="stable")
+    best = by_area[np.argmax(cover[by_area], axis=0)]
+    cols = np.arange(n)
+    rest = cover.copy()
+    rest[best, cols] = -1.0
+    second = rest.max(axis=0) if len(near) > 1 else np.zeros(n)
+    mine = (cover[0] > 0) & ~crosses
+    mine[0] = False
+    keep_whole = mine & (best == 0) & (cover[0] >= 0.5) & ((second < 0.2) | (cover[0] >= 0.8))
+    # Shared with a neighbour: only its pixels in this box and outside the owner's box
+    # (nothing of a neighbour's glyph that merely reaches into this box).
+    partial = mine & ~keep_whole & ((best == 0) | (cover[0] >= 0.25))
+    r0, r1, c0, c1 = rects[0]
+    mask = np.zeros(diff.shape, bool)
+    for c in np.flatnonzero(partial):
+        part = np.zeros(diff.shape, bool)
+        part[r0:r1, c0:c1] = labels[r0:r1, c0:c1] == c
+        if best[c] != 0:
+            b0, b1, d0, d1 = rects[best[c]]
+            part[b0:b1, d0:d1] = False
+        mask |= part
+    mask |= keep_whole[labels]
     allowed_mask = np.zeros(diff.shape, bool)
     allowed_mask[ay0 - wy0:ay1 - wy0, ax0 - wx0:ax1 - wx0] = True
     mask &= allowed_mask
@@ -735,12 +795,12 @@ def annotate_page(image: np.ndarray, page: _PPage, dpi: float, charset: Charset,
             reason[i] = "overlap"
         else:
             bh = (final[i, 2] - final[i, 0]) if line_vertical[li] else (final[i, 3] - final[i, 1])
-            if estimate_x_height(text, float(bh)) < MIN_X_HEIGHT_PX:
+            if is_punctuation_only(text):
+                reason[i] = "punctuation"
+            elif estimate_x_height(text, float(bh)) < MIN_X_HEIGHT_PX:
                 reason[i] = "tiny"
             elif not charset.can_encode(text):
                 reason[i] = "charset"
-            elif is_punctuation_only(text):
-                reason[i] = "punctuation"
 
     words: list[Word] = []
     lines: list[Line] = []
@@ -773,18 +833,28 @@ def _pdftotext_page(pdf: _PDFInfo, page: int, nodiag: bool) -> _PPage:
     return _parse_bbox_layout(out, pdf.source, page)
 
 
-def _render_page(pdf: _PDFInfo, page: int, dpi: float, png: Path, grayscale: bool) -> np.ndarray:
-    prefix = png.with_suffix("")
+def _render_page(pdf: _PDFInfo, page: int, dpi: float, grayscale: bool) -> np.ndarray:
+    """The page as ``(height, width, 3)`` BGR (or ``(height, width)`` gray) uint8.
+
+    pdftoppm writes a PPM to stdout (PNG encoding inside pdftoppm is several
+    times slower than OpenCV's); annotations such as link borders are hidden,
+    as the text layer does not hold them either.
+    """
     args = [_tool("pdftoppm"), "-q", "-f", str(page), "-l", str(page), "-r", f"{dpi:g}",
-            "-png", "-singlefile", "-cropbox", "-hide-annotations"]
+            "-singlefile", "-cropbox", "-hide-annotations"]
     if grayscale:
         args.append("-gray")
-    _run_tool([*args, str(pdf.path), str(prefix)], pdf.source, "pdftoppm")
-    image = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
+    try:
+        res = subprocess.run([*args, str(pdf.path)], capture_output=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        raise PDFError(f"{pdf.source}: pdftoppm took more than 300 s on page {page}.") from None
+    image = None
+    if res.returncode == 0 and res.stdout:
+        image = cv2.imdecode(np.frombuffer(res.stdout, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise PDFError(f"{pdf.source}: pdftoppm wrote no readable image for page {page}.")
-    if image.ndim == 3 and image.shape[2] == 4:
-        image = image[:, :, :3]
+        err = res.stderr.decode("utf-8", "replace").strip()
+        raise PDFError(f"{pdf.source}: pdftoppm could not render page {page} "
+                       f"(exit status {res.returncode}: {err[-300:]!r}).")
     return image
 
 
@@ -804,10 +874,14 @@ def _process_page(pdf: _PDFInfo, page: int, dpi: float, images_dir: Path, charse
     kept = {_word_key(w) for w in _pdftotext_page(pdf, page, nodiag=True).words}
     diagonal = {i for i, w in enumerate(layer.words) if _word_key(w) not in kept}
     name = f"{pdf.stem}_p{page:04d}.png"
-    image = _render_page(pdf, page, dpi, images_dir / name, grayscale)
+    image = _render_page(pdf, page, dpi, grayscale)
+    if not cv2.imwrite(str(images_dir / name), image, [cv2.IMWRITE_PNG_COMPRESSION, 3]):
+        raise OSError(f"cannot write {images_dir / name}")
     h, w = image.shape[:2]
     expect = (layer.width * dpi / 72, layer.height * dpi / 72)
-    if abs(expect[0] - w) > 2 or abs(expect[1] - h) > 2:
+    # A page with /Rotate 90 or 270 reports its unrotated size; its words are rotated.
+    if (max(abs(expect[0] - w), abs(expect[1] - h)) > 2
+            and max(abs(expect[1] - w), abs(expect[0] - h)) > 2):
         warnings.warn(f"{pdf.source}: page {page} renders at {w}x{h} px but its text layer "
                       f"is {layer.width:g}x{layer.height:g} pt ({expect[0]:.0f}x{expect[1]:.0f} px)"
                       f"; word boxes may be misplaced.", stacklevel=3)
@@ -845,7 +919,8 @@ def _choose_pages(pdf: _PDFInfo, pages, max_pages: int | None) -> list[int]:
 def pdf_to_annotations(pdfs, out_dir, *, dpi: float = 150, pages=None,
                        max_pages_per_pdf: int | None = None, charset: Charset | None = None,
                        allow_held_out: bool = False, progress: bool = True,
-                       grayscale: bool = False, workers: int | None = None) -> AnnotationSet:
+                       grayscale: bool = False, workers: int | None = None,
+                       skip_bad_pdfs: bool = False) -> AnnotationSet:
     """Renders PDF pages into ``out_dir/images/`` and writes ``out_dir/annotations.json``.
 
     Args:
@@ -867,6 +942,9 @@ def pdf_to_annotations(pdfs, out_dir, *, dpi: float = 150, pages=None,
         grayscale: render grayscale PNGs instead of RGB.
         workers: pages processed in parallel (poppler runs as subprocesses);
             default ``min(8, os.cpu_count())``. The output does not depend on it.
+        skip_bad_pdfs: warn about and skip PDFs (and pages) that raise
+            :class:`PDFError` instead of stopping; for batch builds. Held-out
+            PDFs are refused all the same.
 
     Returns:
         The :class:`AnnotationSet` written (rooted at ``out_dir``); its
@@ -894,8 +972,7 @@ def pdf_to_annotations(pdfs, out_dir, *, dpi: float = 150, pages=None,
     for tool in ("pdfinfo", "pdftotext", "pdftoppm"):
         _tool(tool)
     if not allow_held_out:
-        for p in pdfs:
-            pkg = held_out_package(p)
+        for p, pkg in zip(pdfs, held_out_packages(pdfs)):
             if pkg is not None:
                 raise HeldOutPDFError(p, pkg)
     out_dir = Path(out_dir)
@@ -905,14 +982,24 @@ def pdf_to_annotations(pdfs, out_dir, *, dpi: float = 150, pages=None,
 
     with tempfile.TemporaryDirectory(prefix="ktn_pdf_") as tmp:
         infos: list[_PDFInfo] = []
+        tasks: list[tuple[_PDFInfo, int]] = []
         stems: set[str] = set()
+        bad: list[str] = []
         for p in pdfs:
-            info = _check_pdf(p, tmp)
+            try:
+                info = _check_pdf(p, tmp)
+                chosen = _choose_pages(info, pages, max_pages_per_pdf)
+            except PDFError as e:
+                if not skip_bad_pdfs:
+                    raise
+                warnings.warn(f"Skipping {e}", stacklevel=2)
+                bad.append(str(p))
+                continue
             if info.stem in stems:
                 info.stem = f"{info.stem}-{hashlib.sha1(str(p.resolve()).encode()).hexdigest()[:6]}"
             stems.add(info.stem)
             infos.append(info)
-        tasks = [(info, pg) for info in infos for pg in _choose_pages(info, pages, max_pages_per_pdf)]
+            tasks.extend((info, pg) for pg in chosen)
 
         bar = None
         if progress:
@@ -925,7 +1012,13 @@ def pdf_to_annotations(pdfs, out_dir, *, dpi: float = 150, pages=None,
                 futures = {pool.submit(_process_page, info, pg, float(dpi), images_dir, charset,
                                        grayscale): k for k, (info, pg) in enumerate(tasks)}
                 for fut in concurrent.futures.as_completed(futures):
-                    results[futures[fut]] = fut.result()
+                    try:
+                        results[futures[fut]] = fut.result()
+                    except PDFError as e:
+                        if not skip_bad_pdfs:
+                            raise
+                        warnings.warn(f"Skipping a page: {e}", stacklevel=2)
+                        bad.append(str(e))
                     if bar is not None:
                         bar.update(1)
         finally:
@@ -935,6 +1028,8 @@ def pdf_to_annotations(pdfs, out_dir, *, dpi: float = 150, pages=None,
 
     records, skipped, reasons = [], [], {}
     for (info, pg), res in zip(tasks, results):
+        if res is None:
+            continue                                  # failed, skipped with a warning
         if res.record is None:
             skipped.append(f"{info.source}:{pg}")
             continue
@@ -946,7 +1041,7 @@ def pdf_to_annotations(pdfs, out_dir, *, dpi: float = 150, pages=None,
                       f"{', '.join(skipped[:3])}).", stacklevel=2)
     cpu = sum(r.seconds for r in results if r is not None)
     stats = {"dpi": dpi, "pdfs": len(infos), "pages": len(records),
-             "skipped_no_text": len(skipped), "words": reasons,
+             "skipped_no_text": len(skipped), "skipped_errors": len(bad), "words": reasons,
              "seconds_per_page": round(cpu / max(len(tasks), 1), 3),
              "wall_seconds": round(wall, 2)}
     ann = AnnotationSet(images=records, root=out_dir,

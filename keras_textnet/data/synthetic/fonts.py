@@ -19,22 +19,24 @@ the BaKoMa TrueType conversions), which map ASCII code points to the glyphs at
 the same positions of TeX's OT1 encoding. Measured on those files (glyph names
 read with fontTools, and rendered next to DejaVu to confirm):
 
-==========================  ===================================================
-cmr10, cmb10, cmti10,       ``"`` -> ``quotedblright`` (”)   ``<`` -> ``exclamdown`` (¡)
-cmss10 (11 excluded)        ``>`` -> ``questiondown`` (¿)   ``\\`` -> ``quotedblleft`` (“)
-                            ``^`` -> ``circumflex`` accent   ``_`` -> ``dotaccent`` (˙)
-                            ````` -> ``quoteleft`` (‘)      ``{`` -> ``endash`` (–)
-                            ``|`` -> ``emdash`` (—)          ``}`` -> ``hungarumlaut`` (˝)
-                            ``~`` -> ``tilde`` accent (small, raised)
-cmtt10 (1 excluded)         ````` -> ``quoteleft`` (‘); its ``< > \\ _ { | } ~ ^ "`` are right
-all five (kept)             ``'`` -> ``quoteright`` (’), the typeset apostrophe
-==========================  ===================================================
+* cmr10, cmb10, cmti10, cmss10: 11 characters excluded. ``"`` draws ``quotedblright``
+  (a closing double quote), ``<`` ``exclamdown`` (an inverted !), ``>``
+  ``questiondown`` (an inverted ?), backslash ``quotedblleft`` (an opening double
+  quote), ``^`` a small raised ``circumflex`` accent, ``_`` ``dotaccent`` (a raised
+  dot), backquote ``quoteleft`` (an opening single quote), ``{`` ``endash``, ``|``
+  ``emdash``, ``}`` ``hungarumlaut`` (a double acute accent), ``~`` a small raised
+  ``tilde`` accent.
+* cmtt10: 1 character excluded, backquote (``quoteleft``); its other ASCII glyphs
+  are right.
+* All five keep ``'``, drawn as ``quoteright``: the typeset apostrophe.
 
 cmmi10, cmsy10 and cmex10 are math fonts and are skipped. The same list is also
 hard-coded (:data:`_COMPUTER_MODERN`) in case a copy of these fonts comes
 without glyph names. A scan of the other fonts installed here (DejaVu,
 Liberation, URW base35, TeX Gyre, Lato, Roboto, Open Sans, Noto Mono, FreeFont,
-Caladea, Carlito, STIX) found every ASCII glyph named correctly and inked.
+Caladea, Carlito, STIX) found every ASCII glyph inked and named correctly;
+Liberation's ``;`` and ``-`` share the glyphs of U+037E and U+00AD and carry
+their names, which the check accepts.
 
 Example:
 

@@ -195,14 +195,14 @@ class Ctx:
         """Render pixels of a final-image length."""
         return int(round(final_px * self.unit))
 
-    def sample_body_xh(self, lo: float = 1.0, hi: float = 1.55) -> float:
+    def sample_body_xh(self, lo: float = 1.0, hi: float = 1.4) -> float:
         r = self.rng.random()
-        if r < 0.75:
+        if r < 0.8:
             f = self.rng.uniform(lo, hi)
-        elif r < 0.95:
-            f = self.rng.uniform(hi, hi + 0.5)
+        elif r < 0.96:
+            f = self.rng.uniform(hi, hi + 0.4)
         else:
-            f = self.rng.uniform(hi + 0.5, hi + 1.2)
+            f = self.rng.uniform(hi + 0.4, hi + 1.0)
         return self.min_xh * f
 
     def font(self, face, xh: float) -> Font:
@@ -304,7 +304,7 @@ def draw_words(ctx: Ctx, words: list[str], font: Font, color, x: float, baseline
     if width is not None:
         if align == "justify" and not last and len(words) > 1:
             extra = (width - natural) / (len(words) - 1)
-            if extra > 3.0 * font.space + 4:
+            if extra > 5.0 * font.space + 4:
                 extra = 0.0
             extra = max(0.0, extra)
         elif align == "right":
@@ -380,8 +380,11 @@ class Flow:
 
     def next_column(self) -> bool:
         self.col += 1
+        if self.done:
+            self.y = float(self.bottom)     # the flow is full
+            return False
         self.y = float(self.top)
-        return not self.done
+        return True
 
     def room(self) -> float:
         return self.bottom - self.y

@@ -1,0 +1,7 @@
+"""Synthetic documents: fonts, text content, page layouts and degradations."""
+
+from keras_textnet.data.synthetic.fonts import FontError, FontFace, FontLibrary, restrict_to_face
+from keras_textnet.data.synthetic.text_sampler import CELL_KINDS, TextSampler
+
+__all__ = ["CELL_KINDS", "FontError", "FontFace", "FontLibrary", "TextSampler",
+           "restrict_to_face"]

@@ -1,0 +1,272 @@
+"""Tests of keras_textnet.data.pdf_dataset on small PDFs written by matplotlib."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from keras_textnet.data import pdf_dataset  # noqa: E402
+from keras_textnet.data.annotation import AnnotationSet  # noqa: E402
+from keras_textnet.data.pdf_dataset import (HeldOutPDFError, PDFError,  # noqa: E402
+                                            PopplerNotFoundError, held_out_package,
+                                            normalize_pdf_text, parse_page_spec,
+                                            pdf_to_annotations)
+
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(t) for t in ("pdftoppm", "pdftotext", "pdfinfo")),
+    reason="poppler-utils is not installed")
+
+DPI = 150
+W_IN, H_IN = 6.0, 5.0
+
+
+def _figure():
+    fig = plt.figure(figsize=(W_IN, H_IN))
+    return fig
+
+
+def _text(fig, x_pt, y_pt, s, **kw):
+    """Text with its baseline-left at (x_pt, y_pt) points from the top-left corner."""
+    kw.setdefault("fontsize", 14)
+    fig.text(x_pt / (W_IN * 72), 1 - y_pt / (H_IN * 72), s, ha="left", va="baseline", **kw)
+
+
+def _write_pdf(path: Path, pages) -> Path:
+    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(path) as pdf:
+        for draw in pages:
+            fig = _figure()
+            draw(fig)
+            pdf.savefig(fig)
+            plt.close(fig)
+    return path
+
+
+def _page_main(fig):
+    _text(fig, 30, 40, "Hello world again")
+    _text(fig, 30, 80, "Second line of text")
+    _text(fig, 30, 120, "naïve costs €5, ﬁne")
+    _text(fig, 30, 160, "... ; --")
+    _text(fig, 30, 190, "tiny words", fontsize=3)
+    _text(fig, 30, 230, "Underlined", fontsize=14)
+    # A rule through the baseline, much longer than the word.
+    fig.add_artist(plt.Line2D([10 / (W_IN * 72), 200 / (W_IN * 72)],
+                              [1 - 231 / (H_IN * 72)] * 2, color="black", linewidth=1.0))
+    _text(fig, 230, 230, "Underlined", fontsize=14)          # same word, no rule
+    # White text on a dark bar, and red text.
+    fig.add_artist(Rectangle((25 / (W_IN * 72), 1 - 290 / (H_IN * 72)), 170 / (W_IN * 72),
+                             35 / (H_IN * 72), color="#202060"))
+    _text(fig, 30, 280, "Inverted", color="white")
+    _text(fig, 230, 280, "Crimson", color="#c00000")
+    _text(fig, 380, 300, "Vertical labels here", rotation=90)
+    _text(fig, 230, 340, "Slanted", rotation=30)
+
+
+def _page_empty(fig):
+    fig.add_artist(Rectangle((0.2, 0.2), 0.3, 0.3, color="gray"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pdfds")
+    pdf = _write_pdf(root / "sample.pdf", [_page_main, _page_empty])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ann = pdf_to_annotations([pdf], root / "out", dpi=DPI, progress=False)
+    return pdf, root / "out", ann, caught
+
+
+def _ink_box(gray: np.ndarray, box, pad: int = 3):
+    """Independent oracle: bounding box of pixels darker/lighter than the region's mode."""
+    x0, y0, x1, y1 = box
+    ys, xs = slice(max(y0 - pad, 0), y1 + pad), slice(max(x0 - pad, 0), x1 + pad)
+    reg = gray[ys, xs].astype(int)
+    bg = np.bincount(reg.ravel()).argmax()
+    ink = np.abs(reg - bg) > 0.5 * np.abs(reg - bg).max()
+    rr, cc = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    return (xs.start + cc[0], ys.start + rr[0], xs.start + cc[-1] + 1, ys.start + rr[-1] + 1)
+
+
+def _words(rec):
+    return {w.text: w for w in rec.words}
+
+
+def test_pages_records_and_json_round_trip(built):
+    pdf, out, ann, caught = built
+    assert len(ann.images) == 1                              # page 2 has no text layer
+    rec = ann.images[0]
+    assert rec.file == "images/sample_p0001.png" and rec.doc == "sample"
+    assert (out / rec.file).is_file()
+    assert (rec.width, rec.height) == (round(W_IN * DPI), round(H_IN * DPI))
+    assert any("without a text layer" in str(w.message) for w in caught)
+    assert ann.extra["pdf_dataset"]["skipped_no_text"] == 1
+    loaded = AnnotationSet.load(out / "annotations.json")    # validates boxes and sizes
+    assert [w.text for w in loaded.images[0].words] == [w.text for w in rec.words]
+    assert loaded.images[0].words[0].box == rec.words[0].box
+
+
+def test_texts_are_recovered_and_normalized(built):
+    words = _words(built[2].images[0])
+    for t in ("Hello", "world", "again", "Second", "line", "of", "text", "costs", "Underlined",
+              "Inverted", "Crimson"):
+        assert t in words and not words[t].ignore, t
+    assert "fine" in words and not words["fine"].ignore      # the "ﬁ" ligature, NFKC
+    assert words["naïve"].ignore and words["naïve"].extra["ignore_reason"] == "charset"
+    assert words["€5,"].ignore
+
+
+def test_boxes_are_tight_to_the_ink(built):
+    _, out, ann, _ = built
+    import cv2
+    rec = ann.images[0]
+    gray = cv2.imread(str(out / rec.file), cv2.IMREAD_GRAYSCALE)
+    checked = 0
+    for w in rec.words:
+        if w.ignore or w.text == "Underlined":
+            continue
+        oracle = _ink_box(gray, w.box)
+        assert np.abs(np.subtract(oracle, w.box)).max() <= 1, (w.text, w.box, oracle)
+        checked += 1
+    assert checked >= 10
+
+
+def test_rules_are_not_part_of_a_word(built):
+    rec = built[2].images[0]
+    ruled, plain = [w for w in rec.words if w.text == "Underlined"]
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = ruled.box, plain.box
+    assert abs((ax1 - ax0) - (bx1 - bx0)) <= 1
+    assert abs((ay1 - ay0) - (by1 - by0)) <= 1
+    assert not ruled.ignore
+
+
+def test_ignore_rules(built):
+    rec = built[2].images[0]
+    reason = {w.text: w.extra.get("ignore_reason") for w in rec.words}
+    assert reason["..."] == "punctuation" and reason[";"] == "punctuation"
+    assert reason["--"] == "punctuation"
+    assert reason["tiny"] == "tiny" and reason["words"] == "tiny"
+    for t in ("Vertical", "labels", "here"):
+        assert any(w.text == t and w.extra.get("ignore_reason") == "rotated" for w in rec.words), t
+    slanted = [w for w in rec.words if w.extra.get("ignore_reason") == "diagonal"]
+    assert slanted, "the 30-degree text must be ignored as diagonal"
+    assert reason["Inverted"] is None and reason["Crimson"] is None
+
+
+def test_lines_group_words(built):
+    rec = built[2].images[0]
+    by_text = {ln.text: (i, ln) for i, ln in enumerate(rec.lines)}
+    i, line = by_text["Hello world again"]
+    members = [w for w in rec.words if w.line == i]
+    assert [w.text for w in members] == ["Hello", "world", "again"]
+    b = np.array([w.box for w in members])
+    assert line.box == (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+    assert not line.ignore
+    assert by_text["Vertical labels here"][1].ignore          # rotated
+    assert by_text["naïve costs €5, fine"][1].ignore         # outside the charset
+    assert by_text["... ; --"][1].ignore                     # all words ignored
+    assert all(w.line is not None and 0 <= w.line < len(rec.lines) for w in rec.words)
+
+
+def test_normalize_pdf_text():
+    assert normalize_pdf_text("\u201cﬁne\u201d\u2014it\u2019s \u2212 1") == '"fine"-it\'s - 1'
+
+
+def test_parse_page_spec():
+    assert parse_page_spec("1-3,5", 9) == [1, 2, 3, 5]
+    assert parse_page_spec("8-", 9) == [8, 9]
+    assert parse_page_spec([2, 2, 1], 9) == [2, 1]
+    with pytest.raises(ValueError, match="cannot read"):
+        parse_page_spec("a-b", 9)
+    with pytest.raises(PDFError, match="asks for page 12"):
+        parse_page_spec("10-12", 9, where="doc.pdf")
+
+
+def test_pages_and_max_pages(tmp_path):
+    pdf = _write_pdf(tmp_path / "three.pdf", [_page_main] * 3)
+    ann = pdf_to_annotations(pdf, tmp_path / "o1", pages="2-3", progress=False)
+    assert [r.extra["page"] for r in ann.images] == [2, 3]
+    ann = pdf_to_annotations(pdf, tmp_path / "o2", max_pages_per_pdf=2, progress=False,
+                             pages=lambda path, n: range(1, n + 1))
+    assert [r.file for r in ann.images] == ["images/three_p0001.png", "images/three_p0003.png"]
+    with pytest.raises(PDFError, match=r"three\.pdf.*asks for page 5 .* 3 page"):
+        pdf_to_annotations(pdf, tmp_path / "o3", pages="1-5", progress=False)
+
+
+def test_held_out_path_rule_and_refusal(tmp_path, built):
+    assert held_out_package("/usr/share/doc/octave-doc/octave.pdf") == "octave-doc"
+    assert held_out_package("/usr/share/doc/r-doc-pdf/R-intro.pdf.gz") == "r-doc-pdf"
+    assert held_out_package(built[0]) is None
+    copy = tmp_path / "octave-doc" / "manual.pdf"
+    copy.parent.mkdir()
+    shutil.copy(built[0], copy)
+    with pytest.raises(HeldOutPDFError, match="octave-doc") as err:
+        pdf_to_annotations([copy], tmp_path / "out", progress=False)
+    assert err.value.package == "octave-doc" and "manual.pdf" in str(err.value)
+    ann = pdf_to_annotations([copy], tmp_path / "eval", progress=False, allow_held_out=True)
+    assert len(ann.images) == 1
+
+
+def test_held_out_fingerprint(tmp_path, built, monkeypatch):
+    # A renamed copy of a held-out package's file is caught by size + SHA-1.
+    original = tmp_path / "pkgfile.pdf"
+    shutil.copy(built[0], original)
+    renamed = tmp_path / "innocent.pdf"
+    shutil.copy(built[0], renamed)
+    index = {original.stat().st_size: [(str(original), "nauty-doc")]}
+    monkeypatch.setattr(pdf_dataset, "_held_out_fingerprints", lambda: index)
+    monkeypatch.setattr(pdf_dataset, "_dpkg_owners", lambda paths: {})
+    assert held_out_package(renamed) == "nauty-doc"
+
+
+def test_error_messages(tmp_path, monkeypatch):
+    bad = tmp_path / "notes.pdf"
+    bad.write_text("just some text, not a PDF\n")
+    with pytest.raises(PDFError, match=r"notes\.pdf: is not a PDF"):
+        pdf_to_annotations([bad], tmp_path / "o", progress=False)
+    with pytest.raises(PDFError, match=r"missing\.pdf: no such file"):
+        pdf_to_annotations([tmp_path / "missing.pdf"], tmp_path / "o", progress=False)
+    real_which = shutil.which
+    monkeypatch.setattr(pdf_dataset.shutil, "which",
+                        lambda name: None if name == "pdftoppm" else real_which(name))
+    with pytest.raises(PopplerNotFoundError, match="apt-get install poppler-utils"):
+        pdf_to_annotations([bad], tmp_path / "o", progress=False)
+
+
+def test_gzipped_pdf_and_skip_bad_pdfs(tmp_path, built):
+    import gzip
+    gz = tmp_path / "packed.pdf.gz"
+    gz.write_bytes(gzip.compress(built[0].read_bytes()))
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"not a pdf at all")
+    with pytest.warns(UserWarning, match=r"broken\.pdf: is not a PDF"):
+        ann = pdf_to_annotations([bad, gz], tmp_path / "o", pages="1", progress=False,
+                                 skip_bad_pdfs=True)
+    assert [r.file for r in ann.images] == ["images/packed_p0001.png"]
+    assert ann.images[0].doc == "packed"
+    assert ann.extra["pdf_dataset"]["skipped_errors"] == 1
+
+
+@pytest.mark.skipif(shutil.which("qpdf") is None, reason="qpdf makes the encrypted PDF")
+def test_encrypted_pdf(tmp_path, built):
+    import subprocess
+    locked = tmp_path / "locked.pdf"
+    subprocess.run(["qpdf", "--encrypt", "secret", "secret", "256", "--", str(built[0]),
+                    str(locked)], check=True)
+    with pytest.raises(PDFError, match=r"locked\.pdf: is encrypted with a password"):
+        pdf_to_annotations([locked], tmp_path / "o", progress=False)
+    # Encrypted with an owner password only (copying forbidden): poppler reads it.
+    owner = tmp_path / "owner.pdf"
+    subprocess.run(["qpdf", "--encrypt", "", "owner", "256", "--extract=n", "--",
+                    str(built[0]), str(owner)], check=True)
+    assert len(pdf_to_annotations([owner], tmp_path / "o2", pages="1", progress=False)) == 1
