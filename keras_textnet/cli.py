@@ -339,11 +339,16 @@ def main(argv=None) -> int:
             parser.parse_args(["data", "--help"])
         parser.print_help()
         return 0
+    from keras_textnet.charset import CharsetError
     from keras_textnet.data.annotation import AnnotationError
 
+    user_errors = (CommandError, AnnotationError, CharsetError, FileNotFoundError)
+    if args.command == "data" and args.data_command == "from-pdf":
+        from keras_textnet.data.pdf_dataset import HeldOutPDFError, PDFError, PopplerNotFoundError
+        user_errors += (HeldOutPDFError, PDFError, PopplerNotFoundError)
     try:
         args.func(args)
-    except (CommandError, AnnotationError, FileNotFoundError) as e:
+    except user_errors as e:
         print(f"keras-textnet: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -24,7 +24,7 @@
 #   training/build_pdf_dataset.sh train data_cache/pdf_train --pages-per-pdf 10
 set -euo pipefail
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit "${1:-0}"; }
 [[ $# -ge 1 && ( $1 == -h || $1 == --help ) ]] && usage 0
 [[ $# -lt 2 ]] && usage 2
 

@@ -1,11 +1,13 @@
 """Real-PDF datasets: pages of PDFs with a text layer, rendered, with word and line truth.
 
-Each page is rendered by poppler (``pdftoppm``) into a PNG and its text layer is
-read with ``pdftotext -bbox-layout`` (page / flow / block / line / word, in PDF
-points, scaled by ``dpi / 72``). Poppler's word boxes span the font's ascent and
-descent and the glyphs' advance widths; every word box is then **tightened to
-the ink** of the rendered page so that it follows the convention of
-``shared/FORMATS.md`` (and of Tesseract's word boxes).
+Each page is rendered by poppler (``pdftoppm``, media box, annotations hidden)
+and its text layer is read with ``pdftotext -bbox-layout`` (page / flow / block
+/ line / word, in PDF points, scaled by ``dpi / 72``). Poppler's word boxes
+span the font's ascent and descent and the glyphs' advance widths; every word
+box is **tightened to the ink** of the rendered page, the convention of
+``shared/FORMATS.md`` (and of Tesseract's word boxes). Words of one line whose
+boxes touch (poppler splits "LaTeX" into "L", "A", "TEX" at the baseline jumps)
+are joined first.
 
 Box convention: ``(x0, y0, x1, y1)`` in the pixels of the PNG as stored,
 ``x1`` / ``y1`` exclusive, axis-aligned, tight to the ink.
@@ -14,7 +16,7 @@ Tightening
 ----------
 For one word, the *allowed region* is its poppler box widened by a margin
 ``m`` (2 px at 150 dpi) along the line, and its line's extent widened by ``m``
-across the line. Inside a larger window around it:
+across the line. Inside a window 0.3 line heights larger:
 
 1. the background colour is the per-channel median of the allowed region's
    one-pixel border; a pixel is ink when its largest per-channel difference
@@ -25,46 +27,61 @@ across the line. Inside a larger window around it:
 2. ink runs entering the window from outside (horizontal ones at least the
    window padding long, vertical ones over half its height) are rules: table
    borders, staff lines, underlines. They are erased, which frees the glyphs
-   touching them; the rest is split into 8-connected components. A component that still
-   crosses the window is a frame or a background edge and is dropped. Every
-   other component belongs to the word box covering the largest share of it
-   (ties go to the smaller box, so a letter inside a huge symbol-font box stays
-   with its own word). The word keeps its own components whole when they lie
-   mostly in its box; of a component it shares with a neighbour (touching
-   glyphs, a descender meeting the next line's ascender) it keeps only the
-   pixels in its own box and outside the owner's. A neighbour's ascenders
-   reaching into an overlapping line box are never stolen;
+   touching them; the rest is split into 8-connected components. A component
+   that still crosses the window is a frame or a background edge and is
+   dropped. Every other component belongs to the word box covering the
+   largest share of it (ties go to the smaller box, so a letter inside a huge
+   symbol-font box stays with its own word). A word keeps its components whole
+   when they lie mostly in its box. Of a component shared with a neighbour's
+   box (touching glyphs, a descender meeting the next line's ascender) it keeps
+   only the pixels in its own box and outside the owner's, and only if the
+   component lies inside word boxes (a diagram arrow crossing several boxes
+   does not). A neighbour's ascenders reaching into an overlapping line box
+   are never stolen;
 3. the box is the bounding box of the kept pixels, clipped to the allowed
    region. A word with no ink keeps its poppler box and is marked ignore.
 
 Ignore rules (the reason is kept in a word's ``ignore_reason`` field)
 ---------------------------------------------------------------------
-* ``diagonal``: text at an angle that is not a multiple of 90 degrees (the
-  words ``pdftotext -nodiag`` drops);
+In this order; the first that applies names the reason.
+
+* ``diagonal``: text at an angle that is not a multiple of 90 degrees: the
+  fragments (at most 3 characters, alone on their line) that
+  ``pdftotext -nodiag`` drops (see :func:`_flag_diagonal` for a poppler bug);
+* ``off_page``: a word running off the page edge (its text is cut);
 * ``rotated``: text at 90, 180 or 270 degrees. Poppler builds each block from
   text of one direction, so a block is rotated when its multi-word lines advance
   vertically or right-to-left, or when its words' boxes vote for it: a word of
   3+ characters whose box is taller than wide, or a single character whose box
-  is much wider than tall (a 2-character word does not vote: its box looks the
-  same both ways);
+  is much wider than tall (2-character words and symbols do not vote: their
+  boxes look the same both ways);
 * ``no_ink``: nothing drawn where the text layer says there is text (hidden,
-  white or clipped text);
+  white, clipped or covered text);
+* ``bad_box``: the only ink touching the box lies mostly outside it (the text
+  layer's font metrics are wrong, or the box only grazes a graphic);
+* ``busy_background``: the "ink" fills more than 85 % of its box although the
+  word has 2+ letters or digits: a picture, not glyphs;
+* ``symbol_font``: part of the word is set in a symbol, dingbat, music or
+  phonetic font (:data:`SYMBOL_FONT_PATTERN`, font names from
+  ``pdftohtml -xml``) whose text layer does not say what is drawn (eurosym's
+  euro reads "e");
 * ``overlap``: the ink box overlaps another word's ink box by more than 30 % of
   the smaller one (overprinted or garbled text layers);
 * ``punctuation``: no letter and no digit;
-* ``tiny``: an estimated x-height below 5 px in the output image (estimated from
-  the ink box height and which letters the word has: ascenders, descenders);
+* ``tiny``: an estimated x-height below 5 px in the output image (from the ink
+  box height and which letters the word has: ascenders, descenders; raised to
+  the median of its line's words);
 * ``charset``: characters outside the charset after NFKC normalization
   (ligatures such as "ﬁ" become "fi") and mapping typographic quotes, dashes
   and the minus sign to ASCII ``'`` ``"`` ``-``.
 
-The first rule that applies, in this order, names the reason.
-
 A poppler ``<line>`` becomes one :class:`~keras_textnet.data.annotation.Line`:
 its box is the union of its words' boxes, its text its words joined by single
-spaces. It is ignore when it is rotated or diagonal, when all its words are
-ignore, or when its text would be wrong for a line recognizer: a word without
-ink, a garbled (overlapping) word, or characters outside the charset.
+spaces. It is ignore when all its words are ignore, or when its text or box
+would be wrong for a line model: a word that is diagonal, off the page,
+rotated, without ink, with a bad box, on a busy background, in a symbol font,
+overlapping, or with characters outside the charset. (Punctuation and tiny
+words do not spoil a line: its text still says what it shows.)
 
 Held-out documents
 ------------------
@@ -101,6 +118,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -120,7 +138,18 @@ MIN_X_HEIGHT_PX = 5.0
 #: Ink boxes overlapping by more than this fraction of the smaller one are ``overlap``.
 MAX_INK_OVERLAP = 0.3
 
-IGNORE_REASONS = ("diagonal", "rotated", "no_ink", "overlap", "punctuation", "tiny", "charset")
+IGNORE_REASONS = ("diagonal", "off_page", "rotated", "no_ink", "bad_box", "busy_background",
+                  "symbol_font", "overlap", "punctuation", "tiny", "charset")
+
+#: Fonts whose text layer does not say what their glyphs show (no or wrong Unicode
+#: mapping: the euro of eurosym reads "e", Emmentaler's note heads "."). Matched,
+#: case-insensitive, against the font name without its subset prefix.
+SYMBOL_FONT_PATTERN = re.compile(r"""(?ix)
+    ^fey[mb] | eurosym | marvosym | ^wasy | ^lasy | ^manfnt | bbding | ^pzd | dingbat
+  | wingding | webding | webomint | awesome | ^msam | ^msbm | ^stmary | mnsymbol | symbol
+  | emmentaler | ^feta(?!mont) | parmesan | musix | bravura | lilyjazz | gonville
+  | ^t?ipa | ^xipa | ^wsuipa | ^wncy | ^gr[mxuw][nlbo]\d | fourier-?orn | ^futs
+  | ^ifsym | ^dice | ^skak | ^chess | ^cchess | ^skull | ^bbold | ^dsrom | ^cherokee""")
 
 #: Typographic characters mapped to ASCII before the charset check (after NFKC).
 TYPOGRAPHIC_TO_ASCII = {
@@ -394,7 +423,8 @@ def _check_pdf(source: Path, tmpdir: str) -> _PDFInfo:
             with gzip.open(source, "rb") as fin, open(path, "wb") as fout:
                 shutil.copyfileobj(fin, fout)
         except (OSError, EOFError, gzip.BadGzipFile) as e:
-            raise PDFError(f"{source}: is gzip-compressed but cannot be decompressed ({e}).") from None
+            raise PDFError(f"{source}: is gzip-compressed but cannot be decompressed "
+                           f"({e}).") from None
     with open(path, "rb") as f:
         head = f.read(1024)
     if b"%PDF-" not in head:
@@ -409,13 +439,15 @@ def _check_pdf(source: Path, tmpdir: str) -> _PDFInfo:
     try:
         num_pages = int(fields.get("Pages", ""))
     except ValueError:
-        raise PDFError(f"{source}: pdfinfo reports no page count; the PDF may be damaged.") from None
+        raise PDFError(f"{source}: pdfinfo reports no page count; the PDF may be "
+                       f"damaged.") from None
     return _PDFInfo(path=path, source=source, stem=_pdf_stem(source), num_pages=num_pages,
                     encrypted=fields.get("Encrypted", "no").startswith("yes"))
 
 
 def parse_page_spec(spec, num_pages: int | None = None, where: str = "pages") -> list[int]:
-    """1-based page numbers from ``"1-5,8,10-"``, an int, or an iterable of ints.
+    """1-based page numbers from ``"1-5,8,10-"``, an int, a ``(first, last)`` tuple
+    (inclusive range) or a list of ints.
 
     ``"10-"`` runs to the last page (needs ``num_pages``). Raises ``ValueError``
     naming the spec for malformed input, and :class:`PDFError` for pages beyond
@@ -423,6 +455,11 @@ def parse_page_spec(spec, num_pages: int | None = None, where: str = "pages") ->
     """
     if isinstance(spec, int) and not isinstance(spec, bool):
         pages = [spec]
+    elif (isinstance(spec, tuple) and len(spec) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) for v in spec)):
+        if spec[1] < spec[0]:
+            raise ValueError(f"{where}: page range {spec!r} runs backwards.")
+        pages = list(range(spec[0], spec[1] + 1))
     elif isinstance(spec, str):
         pages = []
         for part in spec.replace(" ", "").split(","):
@@ -465,6 +502,8 @@ class _PWord:
     text: str
     box: tuple[float, float, float, float]      # points
     line: int
+    diagonal: bool = False
+    symbol_font: bool = False
 
 
 @dataclass
@@ -496,7 +535,8 @@ def _parse_bbox_layout(xhtml: str, pdf: Path, page: int) -> _PPage:
     try:
         root = ET.fromstring(body)
     except ET.ParseError as e:
-        raise PDFError(f"{pdf}: cannot parse pdftotext's word boxes for page {page} ({e}).") from None
+        raise PDFError(f"{pdf}: cannot parse pdftotext's word boxes for page {page} "
+                       f"({e}).") from None
     pages = root.findall("page")
     if len(pages) != 1:
         raise PDFError(f"{pdf}: pdftotext gave {len(pages)} pages for page {page}.")
@@ -524,8 +564,133 @@ def _parse_bbox_layout(xhtml: str, pdf: Path, page: int) -> _PPage:
                   words=words, lines=lines, num_blocks=nblock)
 
 
+_FONTSPEC = re.compile(r'<fontspec id="(\d+)"[^>]*family="([^"]*)"')
+_TEXT_RUN = re.compile(r'<text top="([-\d.]+)" left="([-\d.]+)" width="([-\d.]+)" '
+                       r'height="([-\d.]+)" font="(\d+)"')
+
+
+def _font_name(family: str) -> str:
+    """``ABCDEF+TeX-feymr10`` -> ``feymr10``: no subset tag, no ``TeX-`` prefix."""
+    name = family.split("+", 1)[-1]
+    return name[4:] if name.lower().startswith("tex-") else name
+
+
+def _symbol_font_runs(pdf: "_PDFInfo", page: int) -> np.ndarray:
+    """``(n, 4)`` boxes (points, x0 y0 x1 y1) of the page's text in symbol fonts.
+
+    ``pdftohtml -xml`` is the poppler tool that names the font of each run of
+    text; the runs are matched to pdftotext's words by position.
+    """
+    args = [_tool("pdftohtml"), "-xml", "-i", "-q", "-stdout", "-zoom", "1", "-hidden",
+            "-nomerge", "-noroundcoord", "-f", str(page), "-l", str(page), str(pdf.path)]
+    try:
+        out = _run_tool(args, pdf.source, "pdftohtml")
+    except PDFError:
+        # pdftohtml honours "no copying" permissions, which pdftotext does not.
+        warnings.warn(f"{pdf.source}: pdftohtml cannot read it (copying not permitted?); "
+                      f"words in symbol fonts are not detected.", stacklevel=2)
+        return np.zeros((0, 4))
+    symbol = {fid for fid, family in _FONTSPEC.findall(out)
+              if SYMBOL_FONT_PATTERN.search(_font_name(family))}
+    if not symbol:
+        return np.zeros((0, 4))
+    runs = [(float(left), float(top), float(left) + float(w), float(top) + float(h))
+            for top, left, w, h, fid in _TEXT_RUN.findall(out) if fid in symbol]
+    return np.asarray(runs, np.float64).reshape(-1, 4)
+
+
+def _flag_symbol_fonts(page: _PPage, runs: np.ndarray) -> None:
+    """Sets ``symbol_font`` on words holding text of a symbol-font run."""
+    if not len(runs) or not page.words:
+        return
+    wb = np.asarray([w.box for w in page.words], np.float64)
+    # A zero-width run (vertical text) gets a nominal width.
+    r = runs.copy()
+    r[:, 2] = np.maximum(r[:, 2], r[:, 0] + 0.5)
+    iw = np.minimum(wb[:, None, 2], r[None, :, 2]) - np.maximum(wb[:, None, 0], r[None, :, 0])
+    ih = np.minimum(wb[:, None, 3], r[None, :, 3]) - np.maximum(wb[:, None, 1], r[None, :, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    run_area = np.maximum((r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1]), 1e-6)
+    hit = (inter / run_area[None, :] > 0.3).any(axis=1)
+    for w, flag in zip(page.words, hit):
+        w.symbol_font = w.symbol_font or bool(flag)
+
+
+def _flag_diagonal(page: _PPage, kept: set[tuple]) -> None:
+    """Sets ``diagonal`` on the words that ``pdftotext -nodiag`` dropped, with care.
+
+    Poppler builds diagonal text out of short fragments, each alone on its line
+    (every character sits on its own baseline). Its ``-nodiag`` has a bug: after
+    a diagonal character in a PDF without space characters (TeX output), it
+    drops every later character too. When it dropped anything but fragments,
+    only fragments with another fragment diagonally next to them count.
+    """
+    missing = [i for i, w in enumerate(page.words) if _word_key(w) not in kept]
+    if not missing:
+        return
+
+    def fragment(i: int) -> bool:
+        return len(page.lines[page.words[i].line].words) == 1 and len(page.words[i].text) <= 3
+
+    if all(fragment(i) for i in missing):
+        for i in missing:
+            page.words[i].diagonal = True
+        return
+    cand = [i for i in missing if fragment(i)]
+    if len(cand) < 2:
+        return
+    b = np.asarray([page.words[i].box for i in cand], np.float64)
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    dx, dy = np.abs(cx[:, None] - cx[None, :]), np.abs(cy[:, None] - cy[None, :])
+    small = np.minimum(size[:, None], size[None, :])
+    near = (np.hypot(dx, dy) < 1.2 * np.maximum(size[:, None], size[None, :])) \
+        & (dx > 0.25 * small) & (dy > 0.25 * small)
+    np.fill_diagonal(near, False)
+    for k in np.flatnonzero(near.any(axis=1)):
+        page.words[cand[k]].diagonal = True
+
+
 def _word_key(w: _PWord) -> tuple:
     return (w.text, *(round(v, 1) for v in w.box))
+
+
+def _merge_touching_words(page: _PPage) -> _PPage:
+    """Joins words of a line whose boxes touch or overlap along the line.
+
+    Poppler starts a new word where the baseline or the font size jumps even
+    without a space: the raised "A" of the LaTeX logo gives "L", "A", "TEX".
+    Words closer than 0.08 of the line height (a real space is over 0.1 em,
+    poppler's own word-break) are one word on the page.
+    """
+    words: list[_PWord] = []
+    lines: list[_PLine] = []
+    for ln in page.lines:
+        ws = [page.words[i] for i in ln.words]
+        vertical = (len(ws) >= 2
+                    and abs(ws[-1].box[1] - ws[0].box[1]) > abs(ws[-1].box[0] - ws[0].box[0]))
+        a0, a1 = (1, 3) if vertical else (0, 2)      # along-the-line coordinates
+        c0, c1 = (0, 2) if vertical else (1, 3)
+        merged: list[_PWord] = []
+        for w in ws:
+            prev = merged[-1] if merged else None
+            if prev is not None:
+                cross = min(prev.box[c1] - prev.box[c0], w.box[c1] - w.box[c0])
+                forward = w.box[a1] > prev.box[a1]
+                gap = w.box[a0] - prev.box[a1]
+                if forward and gap < 0.08 * cross:
+                    box = (min(prev.box[0], w.box[0]), min(prev.box[1], w.box[1]),
+                           max(prev.box[2], w.box[2]), max(prev.box[3], w.box[3]))
+                    merged[-1] = _PWord(prev.text + w.text, box, len(lines),
+                                        prev.diagonal or w.diagonal,
+                                        prev.symbol_font or w.symbol_font)
+                    continue
+            merged.append(_PWord(w.text, w.box, len(lines), w.diagonal, w.symbol_font))
+        first = len(words)
+        lines.append(_PLine(block=ln.block, words=list(range(first, first + len(merged)))))
+        words.extend(merged)
+    return _PPage(width=page.width, height=page.height, words=words, lines=lines,
+                  num_blocks=page.num_blocks)
 
 
 # ---------------------------------------------------------------------------
@@ -623,9 +788,17 @@ def _erase_rules(ink: np.ndarray, pad: int) -> None:
     ink[erase] = False
 
 
+class InkBox(NamedTuple):
+    """What :func:`tighten_to_ink` found for one word."""
+
+    box: tuple[int, int, int, int] | None   #: (x0, y0, x1, y1), x1/y1 exclusive; None unless "ok"
+    status: str                             #: "ok", "no_ink", "bad_box" or "busy"
+    fill: float = 0.0                       #: share of the box's pixels that are the word's ink
+
+
 def tighten_to_ink(image: np.ndarray, boxes: np.ndarray, index: int,
-                   allowed: tuple[int, int, int, int], window_pad: int) -> tuple | None:
-    """The ink box of word ``index``, or ``None`` when it has no ink.
+                   allowed: tuple[int, int, int, int], window_pad: int) -> InkBox:
+    """The ink box of word ``index`` (see the module docstring for the method).
 
     Args:
         image: ``(height, width, channels)`` uint8 page.
@@ -637,12 +810,17 @@ def tighten_to_ink(image: np.ndarray, boxes: np.ndarray, index: int,
             followed (to recognize rules and neighbours' glyphs).
 
     Returns:
-        ``(x0, y0, x1, y1)`` ints, x1/y1 exclusive, or ``None``.
+        An :class:`InkBox`. Its ``status`` is ``"ok"`` with a box, or, without
+        one: ``"no_ink"`` (nothing drawn in the box), ``"bad_box"`` (the only ink
+        touching the box lies mostly outside it and no other word claims it:
+        wrong font metrics in the text layer, or a box grazing a graphic), or
+        ``"busy"`` (over a third of the region's border differs from the
+        background: the word sits on a picture or under one).
     """
     h, w = image.shape[:2]
     ax0, ay0, ax1, ay1 = allowed
     if ax1 <= ax0 or ay1 <= ay0:
-        return None
+        return InkBox(None, "no_ink")
     wx0, wy0 = max(0, ax0 - window_pad), max(0, ay0 - window_pad)
     wx1, wy1 = min(w, ax1 + window_pad), min(h, ay1 + window_pad)
     win = image[wy0:wy1, wx0:wx1].astype(np.int16)
@@ -656,15 +834,15 @@ def tighten_to_ink(image: np.ndarray, boxes: np.ndarray, index: int,
     own[max(oy0 - wy0, 0):max(oy1 - wy0, 0), max(ox0 - wx0, 0):max(ox1 - wx0, 0)] = True
     own_diff = diff[own]
     if own_diff.size == 0:
-        return None
+        return InkBox(None, "no_ink")
     contrast = int(own_diff.max())
     if contrast < MIN_CONTRAST:
-        return None
+        return InkBox(None, "no_ink")
     ink = diff > max(MIN_CONTRAST // 2, 0.4 * contrast)
     _erase_rules(ink, window_pad)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     if n <= 1:
-        return None
+        return InkBox(None, "no_ink")
     # The word's box first, then every other word box that reaches into the window.
     hit = (boxes[:, 0] < wx1) & (boxes[:, 2] > wx0) & (boxes[:, 1] < wy1) & (boxes[:, 3] > wy0)
     hit[index] = False
@@ -674,6 +852,11 @@ def tighten_to_ink(image: np.ndarray, boxes: np.ndarray, index: int,
     counts = np.stack([np.bincount(labels[r0:r1, c0:c1].ravel(), minlength=n)
                        for r0, r1, c0, c1 in rects]).astype(np.float64)
     cover = counts / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)[None, :]
+    in_any = np.zeros(labels.shape, bool)
+    for r0, r1, c0, c1 in rects:
+        in_any[r0:r1, c0:c1] = True
+    free = 1.0 - np.bincount(labels[in_any], minlength=n) / np.maximum(
+        stats[:, cv2.CC_STAT_AREA], 1)
     area = ((near[:, 2] - near[:, 0]) * (near[:, 3] - near[:, 1])).astype(np.float64)
     wh, ww = diff.shape
     cx, cy, cw, ch = (stats[:, k] for k in range(4))
@@ -688,9 +871,15 @@ def tighten_to_ink(image: np.ndarray, boxes: np.ndarray, index: int,
     mine = (cover[0] > 0) & ~crosses
     mine[0] = False
     keep_whole = mine & (best == 0) & (cover[0] >= 0.5) & ((second < 0.2) | (cover[0] >= 0.8))
+    # Mostly outside every box: a graphic grazing the box (an arrow tip), or, when
+    # the word has nothing else, its own glyphs under wrong font metrics.
+    stray = mine & ~keep_whole & (best == 0) & (second == 0)
     # Shared with a neighbour: only its pixels in this box and outside the owner's box
     # (nothing of a neighbour's glyph that merely reaches into this box).
-    partial = mine & ~keep_whole & ((best == 0) | (cover[0] >= 0.25))
+    # Graphics crossing several boxes (diagram arrows) reach outside all of them.
+    partial = mine & ~keep_whole & ~stray & ((best == 0) | (cover[0] >= 0.25)) & (free < 0.1)
+    if not keep_whole.any() and not partial.any():
+        return InkBox(None, "bad_box" if stray.any() else "no_ink")
     r0, r1, c0, c1 = rects[0]
     mask = np.zeros(diff.shape, bool)
     for c in np.flatnonzero(partial):
@@ -705,10 +894,12 @@ def tighten_to_ink(image: np.ndarray, boxes: np.ndarray, index: int,
     allowed_mask[ay0 - wy0:ay1 - wy0, ax0 - wx0:ax1 - wx0] = True
     mask &= allowed_mask
     if not mask.any():
-        return None
+        return InkBox(None, "no_ink")
     ys = np.flatnonzero(mask.any(axis=1))
     xs = np.flatnonzero(mask.any(axis=0))
-    return (wx0 + int(xs[0]), wy0 + int(ys[0]), wx0 + int(xs[-1]) + 1, wy0 + int(ys[-1]) + 1)
+    fill = float(mask.sum()) / ((ys[-1] - ys[0] + 1) * (xs[-1] - xs[0] + 1))
+    return InkBox((wx0 + int(xs[0]), wy0 + int(ys[0]), wx0 + int(xs[-1]) + 1,
+                   wy0 + int(ys[-1]) + 1), "ok", fill)
 
 
 def _overlapping_pairs(boxes: np.ndarray, frac: float) -> np.ndarray:
@@ -730,8 +921,8 @@ def _overlapping_pairs(boxes: np.ndarray, frac: float) -> np.ndarray:
 # One page
 # ---------------------------------------------------------------------------
 
-def annotate_page(image: np.ndarray, page: _PPage, dpi: float, charset: Charset,
-                  diagonal: set[int] | frozenset = frozenset()) -> tuple[list[Word], list[Line]]:
+def _annotate_page(image: np.ndarray, page: _PPage, dpi: float,
+                   charset: Charset) -> tuple[list[Word], list[Line]]:
     """Words and lines of one rendered page (see the module docstring for the rules).
 
     Args:
@@ -739,7 +930,6 @@ def annotate_page(image: np.ndarray, page: _PPage, dpi: float, charset: Charset,
         page: the parsed text layer.
         dpi: the rendering resolution (points are scaled by ``dpi / 72``).
         charset: words with other characters are ignore.
-        diagonal: indices of words that are diagonal text.
     """
     if image.ndim == 2:
         image = image[:, :, None]
@@ -750,6 +940,9 @@ def annotate_page(image: np.ndarray, page: _PPage, dpi: float, charset: Charset,
     boxes = np.array([_pixel_box(w.box, scale, width, height) for w in page.words],
                      np.int64).reshape(-1, 4)
     on_page = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    raw = np.asarray([w.box for w in page.words], np.float64).reshape(-1, 4) * scale
+    cut = ((raw[:, 0] < 0.5) | (raw[:, 1] < 0.5) | (raw[:, 2] > width - 0.5)
+           | (raw[:, 3] > height - 0.5))                 # runs off the page edge
     rot_blocks = _rotated_blocks(page)
     line_rotated = [ln.block in rot_blocks for ln in page.lines]
     line_vertical = [rot and _is_vertical_line(page, ln)
@@ -759,6 +952,8 @@ def annotate_page(image: np.ndarray, page: _PPage, dpi: float, charset: Charset,
     reason: list[str | None] = [None] * n
     texts = [normalize_pdf_text(w.text) for w in page.words]
     ink_found = np.zeros(n, bool)
+    status = ["no_ink"] * n
+    fill = np.zeros(n)
     for li, ln in enumerate(page.lines):
         idx = [i for i in ln.words if on_page[i]]
         if not idx:
@@ -775,29 +970,50 @@ def annotate_page(image: np.ndarray, page: _PPage, dpi: float, charset: Charset,
                 allowed = (x0 - margin, ly0 - margin, x1 + margin, ly1 + margin)
             allowed = (max(0, allowed[0]), max(0, allowed[1]), min(width, allowed[2]),
                        min(height, allowed[3]))
-            tight = tighten_to_ink(image, boxes, i, allowed, pad)
-            if tight is not None:
-                final[i] = tight
+            found = tighten_to_ink(image, boxes, i, allowed, pad)
+            status[i], fill[i] = found.status, found.fill
+            if found.box is not None:
+                final[i] = found.box
                 ink_found[i] = True
 
+    # x-height: each word's estimate, raised to its line's median (brackets and
+    # odd fonts make single estimates low; the line's words share a font size).
+    x_height = np.zeros(n)
+    for i in range(n):
+        if ink_found[i]:
+            vertical = line_vertical[page.words[i].line]
+            extent = (final[i, 2] - final[i, 0]) if vertical else (final[i, 3] - final[i, 1])
+            x_height[i] = estimate_x_height(texts[i], float(extent))
+    for ln in page.lines:
+        votes = [x_height[i] for i in ln.words
+                 if ink_found[i] and sum(c.isalnum() for c in texts[i]) >= 2]
+        if votes:
+            median = float(np.median(votes))
+            for i in ln.words:
+                x_height[i] = max(x_height[i], median)
     overlap = set(_overlapping_pairs(final[ink_found], MAX_INK_OVERLAP).tolist())
     overlap = {int(np.flatnonzero(ink_found)[k]) for k in overlap}
     for i, w in enumerate(page.words):
         li = w.line
         text = texts[i]
-        if i in diagonal:
+        if w.diagonal:
             reason[i] = "diagonal"
+        elif cut[i]:
+            reason[i] = "off_page"
         elif line_rotated[li]:
             reason[i] = "rotated"
         elif not ink_found[i]:
-            reason[i] = "no_ink"
+            reason[i] = "busy_background" if status[i] == "busy" else status[i]
+        elif fill[i] > 0.85 and sum(c.isalnum() for c in text) >= 2:
+            reason[i] = "busy_background"          # a solid block: a picture, not letters
+        elif w.symbol_font:
+            reason[i] = "symbol_font"
         elif i in overlap:
             reason[i] = "overlap"
         else:
-            bh = (final[i, 2] - final[i, 0]) if line_vertical[li] else (final[i, 3] - final[i, 1])
             if is_punctuation_only(text):
                 reason[i] = "punctuation"
-            elif estimate_x_height(text, float(bh)) < MIN_X_HEIGHT_PX:
+            elif x_height[i] < MIN_X_HEIGHT_PX:
                 reason[i] = "tiny"
             elif not charset.can_encode(text):
                 reason[i] = "charset"
@@ -815,7 +1031,8 @@ def annotate_page(image: np.ndarray, page: _PPage, dpi: float, charset: Charset,
                               ignore=reason[i] is not None, line=line_id, extra=extra))
         fb = final[idx]
         text = " ".join(texts[i] for i in idx)
-        bad = {"diagonal", "rotated", "no_ink", "overlap", "charset"}
+        bad = {"diagonal", "off_page", "rotated", "no_ink", "bad_box", "busy_background",
+               "symbol_font", "overlap", "charset"}
         ignore = (all(reason[i] is not None for i in idx)
                   or any(reason[i] in bad for i in idx) or not charset.can_encode(text))
         lines.append(Line(box=(int(fb[:, 0].min()), int(fb[:, 1].min()),
@@ -826,7 +1043,7 @@ def annotate_page(image: np.ndarray, page: _PPage, dpi: float, charset: Charset,
 
 def _pdftotext_page(pdf: _PDFInfo, page: int, nodiag: bool) -> _PPage:
     args = [_tool("pdftotext"), "-q", "-f", str(page), "-l", str(page), "-bbox-layout",
-            "-cropbox", "-enc", "UTF-8"]
+            "-enc", "UTF-8"]
     if nodiag:
         args.append("-nodiag")
     out = _run_tool([*args, str(pdf.path), "-"], pdf.source, "pdftotext")
@@ -841,7 +1058,7 @@ def _render_page(pdf: _PDFInfo, page: int, dpi: float, grayscale: bool) -> np.nd
     as the text layer does not hold them either.
     """
     args = [_tool("pdftoppm"), "-q", "-f", str(page), "-l", str(page), "-r", f"{dpi:g}",
-            "-singlefile", "-cropbox", "-hide-annotations"]
+            "-singlefile", "-hide-annotations"]
     if grayscale:
         args.append("-gray")
     try:
@@ -872,7 +1089,9 @@ def _process_page(pdf: _PDFInfo, page: int, dpi: float, images_dir: Path, charse
     if not layer.words:
         return _PageResult(None, time.perf_counter() - t0, {})
     kept = {_word_key(w) for w in _pdftotext_page(pdf, page, nodiag=True).words}
-    diagonal = {i for i, w in enumerate(layer.words) if _word_key(w) not in kept}
+    _flag_diagonal(layer, kept)
+    _flag_symbol_fonts(layer, _symbol_font_runs(pdf, page))
+    layer = _merge_touching_words(layer)
     name = f"{pdf.stem}_p{page:04d}.png"
     image = _render_page(pdf, page, dpi, grayscale)
     if not cv2.imwrite(str(images_dir / name), image, [cv2.IMWRITE_PNG_COMPRESSION, 3]):
@@ -885,7 +1104,7 @@ def _process_page(pdf: _PDFInfo, page: int, dpi: float, images_dir: Path, charse
         warnings.warn(f"{pdf.source}: page {page} renders at {w}x{h} px but its text layer "
                       f"is {layer.width:g}x{layer.height:g} pt ({expect[0]:.0f}x{expect[1]:.0f} px)"
                       f"; word boxes may be misplaced.", stacklevel=3)
-    words, lines = annotate_page(image, layer, dpi, charset, diagonal)
+    words, lines = _annotate_page(image, layer, dpi, charset)
     reasons: dict[str, int] = {}
     for wd in words:
         r = wd.extra.get("ignore_reason", "kept")
@@ -900,6 +1119,52 @@ def _process_page(pdf: _PDFInfo, page: int, dpi: float, images_dir: Path, charse
 # ---------------------------------------------------------------------------
 
 PageSelector = Callable[[Path, int], Iterable[int]]
+
+
+def _process_page_safe(args, catch_all: bool = False):
+    """``_process_page``, returning a :class:`PDFError` instead of raising it.
+
+    With ``catch_all`` (batch builds) any other exception on a page becomes a
+    PDFError naming the file and page too, so that one odd page does not stop
+    a build of thousands; the caller warns about each.
+    """
+    try:
+        return _process_page(*args)
+    except PDFError as e:
+        return e
+    except Exception as e:          # noqa: BLE001 - reported, see the docstring
+        if not catch_all:
+            raise
+        return PDFError(f"{args[0].source}: page {args[1]} failed: {type(e).__name__}: {e}")
+
+
+def _run_pages(args: list[tuple], workers: int, catch_all: bool = False):
+    """Yields ``(task index, _PageResult | PDFError)`` as pages finish.
+
+    Several workers run in processes: the ink analysis is Python and would hold
+    the GIL in threads. They are forked, unless TensorFlow, JAX or PyTorch is
+    loaded (their threads do not survive a fork): then spawned, which needs the
+    main script to be importable.
+    """
+    if workers <= 1 or len(args) <= 1:
+        for k, a in enumerate(args):
+            yield k, _process_page_safe(a, catch_all)
+        return
+    import multiprocessing
+    import sys
+
+    heavy = any(m in sys.modules for m in ("tensorflow", "jax", "torch"))
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and not heavy else "spawn"
+    ctx = multiprocessing.get_context(method)
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(args)),
+                                                mp_context=ctx) as pool:
+        futures = {pool.submit(_process_page_safe, a, catch_all): k for k, a in enumerate(args)}
+        try:
+            for fut in concurrent.futures.as_completed(futures):
+                yield futures[fut], fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
 
 
 def _choose_pages(pdf: _PDFInfo, pages, max_pages: int | None) -> list[int]:
@@ -929,7 +1194,8 @@ def pdf_to_annotations(pdfs, out_dir, *, dpi: float = 150, pages=None,
             (a stem used twice gets a short hash of its path appended).
         dpi: rendering resolution; boxes are in the pixels of these images.
         pages: which pages (1-based) of every PDF: ``None`` for all, a range
-            string such as ``"1-5,8"`` or ``"10-"``, a list of ints, or a callable
+            string such as ``"1-5,8"`` or ``"10-"``, a ``(first, last)`` tuple
+            (inclusive), a list of page numbers, or a callable
             ``(pdf_path, num_pages) -> page numbers`` choosing per PDF.
         max_pages_per_pdf: at most this many of the chosen pages per PDF,
             evenly spread over them (first and last included).
@@ -940,11 +1206,11 @@ def pdf_to_annotations(pdfs, out_dir, *, dpi: float = 150, pages=None,
             validation data.
         progress: show a tqdm progress bar over pages.
         grayscale: render grayscale PNGs instead of RGB.
-        workers: pages processed in parallel (poppler runs as subprocesses);
-            default ``min(8, os.cpu_count())``. The output does not depend on it.
-        skip_bad_pdfs: warn about and skip PDFs (and pages) that raise
-            :class:`PDFError` instead of stopping; for batch builds. Held-out
-            PDFs are refused all the same.
+        workers: pages processed in parallel, in worker processes; default
+            ``min(8, os.cpu_count())``. The output does not depend on it.
+        skip_bad_pdfs: warn about and skip PDFs and pages that fail (a
+            :class:`PDFError`, or any error on one page) instead of stopping;
+            for batch builds. Held-out PDFs are refused all the same.
 
     Returns:
         The :class:`AnnotationSet` written (rooted at ``out_dir``); its
@@ -969,7 +1235,7 @@ def pdf_to_annotations(pdfs, out_dir, *, dpi: float = 150, pages=None,
         raise ValueError(f"max_pages_per_pdf must be a positive int; received "
                          f"{max_pages_per_pdf!r}.")
     charset = charset if charset is not None else Charset()
-    for tool in ("pdfinfo", "pdftotext", "pdftoppm"):
+    for tool in ("pdfinfo", "pdftotext", "pdftoppm", "pdftohtml"):
         _tool(tool)
     if not allow_held_out:
         for p, pkg in zip(pdfs, held_out_packages(pdfs)):
@@ -1007,20 +1273,18 @@ def pdf_to_annotations(pdfs, out_dir, *, dpi: float = 150, pages=None,
             bar = tqdm(total=len(tasks), unit="page", desc="PDF pages")
         t_start = time.perf_counter()
         results: list[_PageResult | None] = [None] * len(tasks)
+        args = [(info, pg, float(dpi), images_dir, charset, grayscale) for info, pg in tasks]
         try:
-            with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(_process_page, info, pg, float(dpi), images_dir, charset,
-                                       grayscale): k for k, (info, pg) in enumerate(tasks)}
-                for fut in concurrent.futures.as_completed(futures):
-                    try:
-                        results[futures[fut]] = fut.result()
-                    except PDFError as e:
-                        if not skip_bad_pdfs:
-                            raise
-                        warnings.warn(f"Skipping a page: {e}", stacklevel=2)
-                        bad.append(str(e))
-                    if bar is not None:
-                        bar.update(1)
+            for k, outcome in _run_pages(args, workers, catch_all=skip_bad_pdfs):
+                if isinstance(outcome, PDFError):
+                    if not skip_bad_pdfs:
+                        raise outcome
+                    warnings.warn(f"Skipping a page: {outcome}", stacklevel=2)
+                    bad.append(str(outcome))
+                else:
+                    results[k] = outcome
+                if bar is not None:
+                    bar.update(1)
         finally:
             if bar is not None:
                 bar.close()

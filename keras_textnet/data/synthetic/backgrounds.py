@@ -93,11 +93,9 @@ def _hsv(h, s, v):
 
 def add_grain(image: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
     """Adds grey grain of standard deviation ``sigma`` (in 0..255 units), in place."""
-    n = noise_field(rng, image.shape[0], image.shape[1])
-    f = image.astype(np.int16)
-    f += (n.astype(np.int16) * int(round(sigma * 8)) >> 8)[..., None]
-    np.clip(f, 0, 255, out=f)
-    image[...] = f.astype(np.uint8)
+    n = noise_field(rng, image.shape[0], image.shape[1]).astype(np.int16)
+    n = (n * int(round(sigma * 8))) >> 8
+    image[...] = cv2.add(image, cv2.merge([n, n, n]), dtype=cv2.CV_8U)
     return image
 
 
@@ -121,7 +119,7 @@ def make_background(rng: np.random.Generator, height: int, width: int,
     elif kind == "tinted":
         c = paper_tint(rng) if rng.random() < 0.6 else pastel(rng)
         img = np.empty((height, width, 3), np.uint8)
-        img[...] = c
+        img[...] = np.asarray(c, np.uint8)
     elif kind == "gradient":
         c0 = np.array(paper_tint(rng), np.float32)
         c1 = np.array(pastel(rng) if rng.random() < 0.5 else paper_tint(rng), np.float32)
@@ -135,15 +133,15 @@ def make_background(rng: np.random.Generator, height: int, width: int,
     else:
         base = np.array(paper_tint(rng), np.float32)
         img = np.empty((height, width, 3), np.uint8)
-        img[...] = base.astype(np.uint8)
+        img[...] = base.astype(np.uint8)[None, None, :]
         if kind == "paper":
             field = smooth_field(rng, height // 4 + 1, width // 4 + 1,
                                  cell=float(rng.uniform(20, 60)), octaves=3)
-            field = cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)
             amp = float(rng.uniform(6, 22))
-            shade = (field - 0.5) * amp
             tint = np.array([1.0, 1.0, float(rng.uniform(1.0, 1.6))], np.float32)
-            img = np.clip(base[None, None, :] - shade[..., None] * tint, 0, 255).astype(np.uint8)
+            small = np.clip(base[None, None, :] - ((field - 0.5) * amp)[..., None] * tint, 0, 255)
+            img = cv2.resize(small.astype(np.uint8), (width, height),
+                             interpolation=cv2.INTER_LINEAR)
             # faint fibres
             for _ in range(int(rng.integers(0, 25))):
                 x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))

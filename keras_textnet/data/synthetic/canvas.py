@@ -53,9 +53,11 @@ class RenderedWord:
 
     ``origin`` is the ``xy`` of ``PIL.ImageDraw.Draw.text(xy, text, anchor="ls")``
     (left end of the baseline) and ``box`` the tight ink box, both in the unrotated,
-    unscaled render page. ``angle`` is non-zero only for text drawn rotated inside the
-    page (watermarks, stamps: always ``ignore``); ``word_index`` is the index of the
-    word in ``SyntheticPage.record.words`` (``None`` if the final transform dropped it).
+    unscaled render page. ``overlay`` marks watermarks and stamps: drawn with
+    ``cv2.warpAffine`` by ``angle`` degrees CCW (possibly 0) and blended with an
+    opacity, always ``ignore``; their ``box`` is the bounds of the warped ink.
+    ``word_index`` is the index of the word in ``SyntheticPage.record.words``
+    (``None`` if the final transform dropped it).
     """
 
     text: str
@@ -67,6 +69,7 @@ class RenderedWord:
     angle: float = 0.0
     ignore: bool = False
     word_index: int | None = None
+    overlay: bool = False
 
 
 # ---------------------------------------------------------------------------
@@ -213,6 +216,7 @@ class _Placed:
     angle: float = 0.0
     points: np.ndarray | None = None     # (n, 2) ink outline points, cv2 convention (rotated text)
     x_height: float = 0.0
+    overlay: bool = False
 
 
 @dataclass
@@ -278,11 +282,14 @@ class PageCanvas:
 
     # -- graphics -------------------------------------------------------------
     def fill_rect(self, x0, y0, x1, y1, color, alpha: float = 1.0, obstacle: bool = False):
-        """A filled rectangle (a panel, a shade): text may lie on it unless ``obstacle``."""
+        """A filled rectangle (a panel, a shade): text may lie on it unless ``obstacle``.
+
+        Skipped (returns False) when it would cover a word already drawn.
+        """
         cx0, cy0, cx1, cy1 = self._clip(round(x0), round(y0), round(x1), round(y1))
         if cx1 <= cx0 or cy1 <= cy0:
             return False
-        if obstacle and self.words_in((cx0, cy0, cx1, cy1)):
+        if self.words_in((cx0, cy0, cx1, cy1)):     # never paint over a drawn word
             self.skipped_strokes += 1
             return False
         region = self.image[cy0:cy1, cx0:cx1]
@@ -297,7 +304,7 @@ class PageCanvas:
 
     def fill_gradient(self, x0, y0, x1, y1, c0, c1, vertical: bool = True):
         cx0, cy0, cx1, cy1 = self._clip(round(x0), round(y0), round(x1), round(y1))
-        if cx1 <= cx0 or cy1 <= cy0:
+        if cx1 <= cx0 or cy1 <= cy0 or self.words_in((cx0, cy0, cx1, cy1)):
             return
         n = (cy1 - cy0) if vertical else (cx1 - cx0)
         t = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
@@ -514,19 +521,19 @@ class PageCanvas:
 
     def draw_rotated_text(self, text: str, center: tuple[float, float], angle: float,
                           font: Font, fill, opacity: float = 1.0, ignore: bool = True,
-                          obstacle: bool = False) -> int:
+                          obstacle: bool = False, require_free: bool = False) -> int | None:
         """Text rotated by ``angle`` degrees CCW about ``center`` (watermarks, stamps).
 
         Each word is warped with ``cv2.warpAffine`` (bilinear) and alpha-blended with
         ``opacity``; its box is the bounds of the rotated mask's pixels
-        ``>= INK_THRESHOLD``. The words are ``ignore`` and, unless ``obstacle``, do not
-        keep other text away. Returns the line id.
+        ``>= INK_THRESHOLD``. The words are ``ignore``. Unless ``obstacle`` they do not
+        keep other text away; with ``require_free`` nothing is drawn (and ``None`` is
+        returned) when a word would touch existing text or strokes. Returns the line id.
         """
-        text, foreign = self._check_text(text, font)
+        text, _ = self._check_text(text, font)
         words = [w for w in text.split(" ") if w]
-        line = self.new_line(angle=angle, ignore=True)
         if not words:
-            return line
+            return None
         widths = [font.length(w) for w in words]
         total = sum(widths) + font.space * (len(words) - 1)
         # Unrotated positions around the centre, baseline through the x-height middle.
@@ -538,6 +545,7 @@ class PageCanvas:
             xs.append(x)
             x += w + font.space
         rot = cv2.getRotationMatrix2D((float(cx), float(cy)), float(angle), 1.0)
+        staged = []
         for w, x0 in zip(words, xs):
             m = self.masks.get(font, w)
             if m.ink is None:
@@ -551,9 +559,9 @@ class PageCanvas:
             ty0 = int(math.floor(rc[:, 1].min())) - 1
             tx1 = int(math.ceil(rc[:, 0].max())) + 2
             ty1 = int(math.ceil(rc[:, 1].max())) + 2
-            local = rot.copy()
             # mask pixel (c, r) sits at page (ox + c, oy + r); output pixel (u, v) at page
             # (tx0 + u, ty0 + v).
+            local = rot.copy()
             local[:, 2] = rot[:, :2] @ np.array([ox, oy]) + rot[:, 2] - np.array([tx0, ty0])
             warped = cv2.warpAffine(m.mask, local, (tx1 - tx0, ty1 - ty0), flags=cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -564,11 +572,17 @@ class PageCanvas:
             cols = np.flatnonzero(on.any(axis=0))
             box = (tx0 + int(cols[0]), ty0 + int(rows[0]), tx0 + int(cols[-1]) + 1,
                    ty0 + int(rows[-1]) + 1)
-            wm = WordMask(warped, 0, 0, None)
-            self._composite(wm, tx0, ty0, fill, opacity)
+            if require_free and not self.is_free(box, gap=self.gap + 2):
+                return None
+            staged.append((w, x0, warped, tx0, ty0, on, box))
+        if not staged:
+            return None
+        line = self.new_line(angle=angle, ignore=True)
+        for w, x0, warped, tx0, ty0, on, box in staged:
+            self._composite(WordMask(warped, 0, 0, None), tx0, ty0, fill, opacity)
             ys, xs_ = np.nonzero(on)
             pts = np.concatenate([np.stack([xs_ + tx0 + dx, ys + ty0 + dy], 1)
-                                  for dx in (-0.5, 0.5) for dy in (-0.5, 0.5)]).astype(np.float64)
+                                  for dx in (-0.5, 0.5) for dy in (-0.5, 0.5)])
             hull = cv2.convexHull(pts.astype(np.float32)).reshape(-1, 2).astype(np.float64)
             if obstacle:
                 cx0, cy0, cx1, cy1 = self._clip(*box)
@@ -577,7 +591,7 @@ class PageCanvas:
             self.words.append(_Placed(w, font, (int(round(x0)), int(round(base_y))),
                                       tuple(int(c) for c in fill), box, None, line, True,
                                       angle=float(angle), points=hull,
-                                      x_height=font.x_height))
+                                      x_height=font.x_height, overlay=True))
             self.lines[line].words.append(idx)
         return line
 
@@ -649,12 +663,12 @@ class PageCanvas:
                 continue
             if p.x_height * scale < MIN_READABLE_X_HEIGHT:
                 ignore = True
-            angle = p.angle + page_angle
+            angle = p.angle + page_angle if p.overlay else page_angle
             w = Word(box=(int(x0), int(y0), int(x1), int(y1)), text=p.text, ignore=bool(ignore),
                      line=None)
-            if abs(angle) > 1e-9:
+            if abs(angle) > 1e-9 or p.overlay:
                 w.angle = round(float(angle), 4)
-                if p.points is None:
+                if not p.overlay:
                     w.quad = quad_of(p.box)
             index[i] = len(words)
             words.append(w)

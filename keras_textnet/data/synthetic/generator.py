@@ -257,7 +257,8 @@ class SyntheticDocumentGenerator:
                 text=p.text, font_path=p.font.path, size_px=p.font.size,
                 origin=(float(p.origin[0]), float(p.origin[1])), fill=p.fill,
                 box=tuple(int(v) for v in p.box), angle=p.angle,
-                ignore=bool(words[k].ignore) if k is not None else True, word_index=k))
+                ignore=bool(words[k].ignore) if k is not None else True, word_index=k,
+                overlay=p.overlay))
         record = ImageRecord(file=f"synthetic_{seed:010d}.png", width=W, height=H, words=words,
                              lines=lines)
         return SyntheticPage(image=image, record=record, layout=name, render_log=log,
@@ -270,19 +271,20 @@ class SyntheticDocumentGenerator:
         if rng.random() < 0.2:
             text = ctx.text.company().upper()
         face = ctx.heading.get(bold=bool(rng.random() < 0.7))
-        diag = math.hypot(ctx.width, ctx.height)
-        probe = font_at(self.fonts, face, 100)
-        width100 = max(1.0, probe.length(text))
-        frac = float(rng.uniform(0.4, 0.85))
-        size = int(np.clip(100 * diag * frac / width100, 12, ctx.height * 0.3))
-        font = font_at(self.fonts, face, size)
         r = rng.random()
         if r < 0.7:
             ang = math.degrees(math.atan2(ctx.height, ctx.width)) * (1 if rng.random() < 0.85
                                                                     else -1)
             ang += float(rng.uniform(-8, 8))
+            span = math.hypot(ctx.width, ctx.height)
         else:
             ang = 0.0
+            span = ctx.width
+        probe = font_at(self.fonts, face, 100)
+        width100 = max(1.0, probe.length(text))
+        frac = float(rng.uniform(0.4, 0.85))
+        size = int(np.clip(100 * span * frac / width100, 12, ctx.height * 0.3))
+        font = font_at(self.fonts, face, size)
         col = [(128, 128, 128), (200, 40, 40), (40, 70, 180), (0, 0, 0)][int(rng.integers(4))]
         opacity = float(rng.uniform(0.07, 0.2))
         center = (ctx.width * float(rng.uniform(0.4, 0.6)), ctx.height * float(rng.uniform(0.4, 0.6)))

@@ -142,7 +142,8 @@ def layout_form(ctx: Ctx) -> None:
                           max_y=bottom) + ctx.u(12))
     header_style = ctx.choice(["bar", "light", "rule"])
     field_style = ctx.choice(["underline", "box", "cell", "inline"], p=[0.35, 0.25, 0.2, 0.2])
-    lab_font = ctx.body_font(ctx.uniform(0.85, 1.05), bold=ctx.chance(0.3))
+    lab_font = ctx.font(ctx.body.get(bold=ctx.chance(0.3)),
+                        min(ctx.body_xh * ctx.uniform(0.85, 1.05), ctx.xh_for(x1 - x0, 70)))
     typed = ctx.rng.random()
     if typed < 0.35:
         val_font = ctx.mono_font(ctx.uniform(0.9, 1.1))
@@ -184,7 +185,8 @@ def layout_form(ctx: Ctx) -> None:
             cell_style = field_style
             for c in range(n_cols):
                 cx0 = int(x0 + c * (cw + cgap))
-                label = ctx.text.form_label()
+                label = _label_fitting(ctx, lab_font, cw * (0.5 if field_style in
+                                                           ("underline", "inline") else 0.95))
                 if field_style == "inline" and not label.endswith(":"):
                     label += ":"
                 value = _value_text(ctx, label) if ctx.rng.random() < fill_rate else None
@@ -199,6 +201,16 @@ def layout_form(ctx: Ctx) -> None:
         y += ctx.u(ctx.uniform(8, 18))
         if ctx.chance(0.25) and bottom - y > ctx.u(90):
             y = _signature(ctx, x0, x1, y, lab_font, val_font, val_color) + ctx.u(14)
+
+
+def _label_fitting(ctx: Ctx, font, width: float) -> str:
+    """A form label that fits ``width`` (a few tries, then cut)."""
+    label = ""
+    for _ in range(4):
+        label = ctx.text.form_label()
+        if font.length(label + ":") <= width:
+            return label
+    return fit(font, label, width)
 
 
 def _tick_row(ctx: Ctx, x0: int, x1: int, y: int, font) -> int:
@@ -263,7 +275,11 @@ def logo(ctx: Ctx, x: int, y: int, size: int, company: str) -> int:
     else:
         ctx.canvas.fill_rect(x, y, x + int(size * 1.6), y + size, col)
     w = size * (1.6 if shape == "bar" else 1.0)
+    if shape != "bar":
+        initials = initials[:2]
     f = ctx.font(ctx.heading.bold, size * 0.28 / ctx.unit)
+    if f.length(initials) > w * 0.7:
+        f = ctx.font(ctx.heading.bold, size * 0.28 / ctx.unit * w * 0.7 / f.length(initials))
     tw = f.length(initials)
     if tw < w * 0.85:
         text_line(ctx, initials, f, pal.on_dark if lum(col) < 140 else pal.ink,
@@ -285,13 +301,14 @@ def totals_block(ctx: Ctx, x0: int, x1: int, y: int, rows: list[tuple[str, str]]
     pal = ctx.palette
     p = pitch(font, ctx.uniform(1.3, 1.6))
     base = y + font.ascent
+    if boxed_total:
+        pad = ctx.u(4)
+        lb = base + p * (len(rows) - 1)
+        ctx.canvas.fill_rect(x0 - pad * 2, lb - bold.ascent - pad, x1 + pad, lb + bold.descent + pad,
+                             pal.light)
     for i, (lab, val) in enumerate(rows):
         last = i == len(rows) - 1
         f = bold if last else font
-        if last and boxed_total:
-            pad = ctx.u(4)
-            ctx.canvas.fill_rect(x0 - pad * 2, base - f.ascent - pad, x1 + pad,
-                                 base + f.descent + pad, pal.light)
         text_line(ctx, lab, f, pal.ink, x0, base)
         vx = x1 - f.length(val)
         text_line(ctx, val, f, pal.ink, vx, base)
@@ -310,8 +327,9 @@ def layout_invoice(ctx: Ctx) -> None:
     L, T, R, B = ctx.margins
     x0, x1, top, bottom = L, ctx.width - R, T, ctx.height - B
     W = x1 - x0
-    small = ctx.body_font(ctx.uniform(0.85, 1.0))
-    bold = ctx.body_font(ctx.uniform(0.9, 1.05), bold=True)
+    xh = min(ctx.body_xh * ctx.uniform(0.85, 1.0), ctx.xh_for(W, 75))
+    small = ctx.font(ctx.body.regular, xh)
+    bold = ctx.font(ctx.body.bold, xh * ctx.uniform(1.0, 1.1))
     company = ctx.text.company()
     # header band
     if ctx.chance(0.3):
@@ -363,6 +381,7 @@ def layout_invoice(ctx: Ctx) -> None:
     y = int(max(left_end, base - p + small.descent) + ctx.u(18))
     # bill to / ship to
     n_addr = ctx.choice([1, 2])
+    end = y
     for i in range(n_addr):
         ax = x0 + i * int(W * 0.5)
         hb = y + bold.ascent
@@ -373,22 +392,32 @@ def layout_invoice(ctx: Ctx) -> None:
                 ctx.text.address_lines():
             text_line(ctx, s, small, pal.ink, ax, b, W * 0.45)
             b += p
-        end = b - p + small.descent
+        end = max(end, b - p + small.descent)
     y = int(end + ctx.u(20))
     # items
     cur = ctx.choice(["$", "", "EUR", "GBP", "USD"])
     n_items = ctx.randint(2, 14)
-    rows, subtotal = [], 0.0
+    items, subtotal = [], 0.0
     with_sku = ctx.chance(0.4)
     for _ in range(n_items):
         q = ctx.randint(1, 10) if ctx.chance(0.85) else ctx.randint(10, 200)
         unit = round(float(np.exp(ctx.uniform(np.log(2), np.log(2000)))), 2)
         amt = q * unit
         subtotal += amt
-        row = [ctx.text.product(), str(q), _money(ctx, unit, cur), _money(ctx, amt, cur)]
-        if with_sku:
-            row = [ctx.text.identifier()] + row
-        rows.append(row)
+        items.append((ctx.text.identifier() if with_sku else None,
+                      ctx.text.product(), q, unit, amt))
+
+    def make_rows(c):
+        out = []
+        for sku, prod, q, unit, amt in items:
+            row = [prod, str(q), _money(ctx, unit, c), _money(ctx, amt, c)]
+            out.append([sku] + row if with_sku else row)
+        return out
+
+    rows = make_rows(cur)
+    widest = [max(small.length(r[j]) for r in rows) for j in range(len(rows[0]))]
+    if sum(widest) + (len(widest) * 2 + 2) * ctx.u(8) > W or ctx.chance(0.3):
+        rows = make_rows("")        # currency only in the totals
     kinds = ["product", "qty", "amount", "amount"]
     headers = [ctx.choice(["Description", "Item", "Product / Service"]), ctx.choice(["Qty", "Quantity", "Hrs"]),
                ctx.choice(["Unit Price", "Rate", "Price"]), ctx.choice(["Amount", "Total", "Line Total"])]
@@ -437,14 +466,34 @@ def layout_invoice(ctx: Ctx) -> None:
                 break
             draw_words(ctx, ws, fp, pal.muted, x0, y + fp.ascent)
             y += pitch(fp, 1.2)
-    if ctx.chance(0.2):
-        sf = ctx.heading_font(ctx.uniform(2.5, 4.0), bold=True)
-        cx = ctx.uniform(x0 + W * 0.3, x1 - W * 0.3)
-        cy = ctx.uniform(top + (bottom - top) * 0.3, bottom - (bottom - top) * 0.2)
-        word = ctx.choice(["PAID", "RECEIVED", "APPROVED", "COPY", "OVERDUE"])
-        ang = ctx.uniform(-30, 30)
-        col = ctx.choice([(200, 30, 30), (30, 60, 170), (20, 130, 60)])
-        ctx.canvas.draw_rotated_text(word, (cx, cy), ang, sf, col, opacity=ctx.uniform(0.5, 0.85))
+    if ctx.chance(0.25):
+        stamp(ctx, x0, top, x1, bottom)
+
+
+def stamp(ctx: Ctx, x0: int, y0: int, x1: int, y1: int) -> bool:
+    """A rotated rubber stamp (ignored text in a frame) placed where it touches no text."""
+    sf = ctx.heading_font(ctx.uniform(2.0, 3.5), bold=True)
+    word = ctx.choice(["PAID", "RECEIVED", "APPROVED", "COPY", "OVERDUE", "POSTED", "ENTERED"])
+    ang = ctx.uniform(-25, 25)
+    col = ctx.choice([(200, 30, 30), (30, 60, 170), (20, 130, 60), (150, 30, 120)])
+    opacity = ctx.uniform(0.55, 0.9)
+    w = sf.length(word)
+    for _ in range(8):
+        cx = ctx.uniform(x0 + w * 0.6, max(x0 + w * 0.6 + 1, x1 - w * 0.6))
+        cy = ctx.uniform(y0 + sf.size, max(y0 + sf.size + 1, y1 - sf.size))
+        if ctx.canvas.draw_rotated_text(word, (cx, cy), ang, sf, col, opacity=opacity,
+                                        require_free=True, obstacle=True) is not None:
+            if ctx.chance(0.7):
+                pad = sf.x_height * 0.8
+                hw, hh = w / 2 + pad, sf.x_height / 2 + sf.ascent * 0.35 + pad
+                t = np.deg2rad(-ang)
+                c, s_ = np.cos(t), np.sin(t)
+                pts = [(cx + dx * c - dy * s_, cy + dx * s_ + dy * c)
+                       for dx, dy in ((-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh))]
+                ctx.canvas.polyline(pts, mix(col, ctx.palette.paper, 1 - opacity),
+                                    thickness=max(2, ctx.u(2.5)), closed=True)
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------

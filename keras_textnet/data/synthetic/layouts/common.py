@@ -183,7 +183,9 @@ class Ctx:
             self.heading = FaceSet(library, rng, serif=(not serif) if r < 0.8 else None,
                                    monospace=False)
         self.mono = FaceSet(library, rng, monospace=True)
-        self.body_xh = self.sample_body_xh()
+        # body text keeps ~55+ characters per full-width line
+        self.body_xh = max(self.min_xh, min(self.sample_body_xh(),
+                                            self.width / self.unit / (55 * 1.05)))
         scale = min(self.width, self.height * 0.8) / 768.0
         m = rng.uniform(0.045, 0.11) * self.width
         self.margins = (int(m * rng.uniform(0.8, 1.2)), int(m * rng.uniform(0.7, 1.2)),
@@ -204,6 +206,10 @@ class Ctx:
         else:
             f = self.rng.uniform(hi + 0.4, hi + 1.0)
         return self.min_xh * f
+
+    def xh_for(self, width: float, chars: int) -> float:
+        """The x-height (final px) at which about ``chars`` characters fill ``width`` render px."""
+        return max(self.min_xh, width / self.unit / (chars * 1.05))
 
     def font(self, face, xh: float) -> Font:
         """``face`` sized so that its x-height is ``xh`` final pixels (at least min_xh)."""

@@ -82,6 +82,7 @@ def layout_slide(ctx: Ctx) -> None:
     kind = ctx.choice(["disc", "square", "dash", "arrow", "number"])
     bcol = pal.accent if not dark and ctx.chance(0.5) else text_col
     item = 0
+    number = 0
     while y < bottom:
         level2 = item > 0 and ctx.chance(0.3)
         f = bf2 if level2 else bf
@@ -96,7 +97,8 @@ def layout_slide(ctx: Ctx) -> None:
         base = y + f.ascent
         if kind == "number" and not level2:
             item += 1
-            text_line(ctx, f"{item}.", f, bcol, x0 + ind, base)
+            number += 1
+            text_line(ctx, f"{number}.", f, bcol, x0 + ind, base)
         else:
             item += 1
             bullet_mark(ctx, kind if not level2 else "dash", x0 + ind, base, f, bcol)
@@ -176,7 +178,10 @@ def layout_reference_card(ctx: Ctx) -> None:
                 if zebra and i % 2:
                     ctx.canvas.fill_rect(bx0 + 1, base - df.ascent - 1, bx1 - 1, base + df.descent + 1,
                                          mix(pal.light, pal.paper, 0.5))
-                key = _key_text(ctx, key_kind)
+                for _ in range(4):
+                    key = _key_text(ctx, key_kind)
+                    if kf.length(key) <= key_w - pad * 2:
+                        break
                 text_line(ctx, fit(kf, key, key_w - pad * 2), kf, pal.ink, bx0 + pad * 2, base)
                 desc = ctx.text.sentence(1, 6).rstrip(".!?:")
                 text_line(ctx, desc, df, pal.ink, bx0 + pad * 2 + key_w, base,

@@ -315,7 +315,7 @@ def layout_report(ctx: Ctx) -> None:
             cols = columns_for(ctx, x0, x1, 2)
             flow = Flow(ctx, cols, y, y + band)
             fill_flow(ctx, flow, figures=False)
-            y = int(max(flow.y, y) if len(cols) == 1 else y + band) + ctx.u(12)
+            y = int(max(flow.y, y) if len(cols) == 1 else y + band) + ctx.u(ctx.uniform(16, 28))
         # figure(s)
         h = int(min((bottom - y) * ctx.uniform(0.4, 0.7), (x1 - x0) * ctx.uniform(0.35, 0.6)))
         if h < ctx.u(60):
