@@ -175,7 +175,7 @@ def cmd_show(args):
             raise CommandError("give an annotation file, or --synthetic N")
         from keras_textnet.data.annotation import AnnotationSet
         ann = AnnotationSet.load(args.annotations)
-        records = ann.images[args.start:args.start + args.limit]
+        records = ann.images[args.start::args.step][:args.limit]
         for rec in tqdm(records, desc="draw", unit="image"):
             items.append((rec.file, load_rgb(ann.image_path(rec)), rec))
     if not items:
@@ -304,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render N synthetic pages instead")
     p.add_argument("--seed", type=int, default=0, help="first synthetic seed")
     p.add_argument("--start", type=int, default=0, help="first image of the file to draw")
+    p.add_argument("--step", type=int, default=1, help="take every STEP-th image (default 1)")
     p.add_argument("--limit", type=int, default=12, help="how many images (default 12)")
     p.add_argument("--out", help="folder for one picture per image")
     p.add_argument("--sheet", help="contact sheet PNG of all pictures")

@@ -315,9 +315,9 @@ def test_boxes_follow_page_scaling():
             if gt.ignore:
                 continue
             x0, y0, x1, y1 = rw.box
-            # outward rounding of the box edges mapped through M (pixel-centre convention)
-            exp = (np.floor(a * (x0 - 0.5) + c + 0.5), np.floor(d * (y0 - 0.5) + f + 0.5),
-                   np.ceil(a * (x1 - 0.5) + c + 0.5), np.ceil(d * (y1 - 0.5) + f + 0.5))
+            # the output pixels whose centres fall in the mapped box (pixel-centre convention)
+            exp = (np.ceil(a * (x0 - 0.5) + c), np.ceil(d * (y0 - 0.5) + f),
+                   np.floor(a * (x1 - 0.5) + c) + 1, np.floor(d * (y1 - 0.5) + f) + 1)
             assert _close(exp, gt.box), (rw.text, exp, gt.box)
             assert gt.box[3] - gt.box[1] >= 2
 

@@ -27,6 +27,7 @@ and :class:`~keras_textnet.data.annotation.Line` records in the final image.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -157,18 +158,20 @@ class WordMask:
 
 
 class MaskCache:
-    """LRU cache of word masks keyed by (font path, size, text)."""
+    """LRU cache of word masks keyed by (font path, size, text); thread-safe, read-only masks."""
 
     def __init__(self, capacity: int = 30000):
         self.capacity = int(capacity)
         self._d: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, font: Font, text: str) -> WordMask:
         key = (font.path, font.size, text)
-        hit = self._d.get(key)
-        if hit is not None:
-            self._d.move_to_end(key)
-            return hit
+        with self._lock:
+            hit = self._d.get(key)
+            if hit is not None:
+                self._d.move_to_end(key)
+                return hit
         core, (dx, dy) = font.pil.getmask2(text, mode="L", anchor="ls")
         w, h = core.size
         if w == 0 or h == 0:
@@ -183,10 +186,12 @@ class MaskCache:
                 ink = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
             else:
                 ink = None
+        arr.flags.writeable = False
         entry = WordMask(arr, int(dx), int(dy), ink)
-        self._d[key] = entry
-        if len(self._d) > self.capacity:
-            self._d.popitem(last=False)
+        with self._lock:
+            self._d[key] = entry
+            if len(self._d) > self.capacity:
+                self._d.popitem(last=False)
         return entry
 
 
@@ -378,8 +383,9 @@ class PageCanvas:
     def circle(self, cx, cy, r, color, filled: bool = True, thickness: int = 1, obstacle=True):
         def draw(img, c, extra):
             t = -1 if filled else thickness + 2 * extra
-            cv2.circle(img, (int(round(cx)), int(round(cy))), int(round(r)) + (extra if filled else 0),
-                       c if img.ndim == 2 else c, t, cv2.LINE_AA if img.ndim == 3 else cv2.LINE_8)
+            radius = int(round(r)) + (extra if filled else 0)
+            cv2.circle(img, (int(round(cx)), int(round(cy))), radius, c, t,
+                       cv2.LINE_AA if img.ndim == 3 else cv2.LINE_8)
         pad = int(r) + thickness + 2
         return self.shape(draw, (cx - pad, cy - pad, cx + pad + 1, cy + pad + 1), color, obstacle)
 
@@ -473,7 +479,7 @@ class PageCanvas:
         # Contrast with what lies beneath: invisible text must not be learnt.
         cx0, cy0, cx1, cy1 = self._clip(*box)
         under = self.image[cy0:cy1, cx0:cx1]
-        bg = under.reshape(-1, 3).mean(axis=0) if under.size else np.zeros(3)
+        bg = np.array(cv2.mean(under)[:3]) if under.size else np.zeros(3)
         low_contrast = abs(luminance(bg) - luminance(fill)) < 40 and \
             float(np.abs(bg - np.asarray(fill, np.float64)).max()) < 70
         self._composite(m, ox, oy, fill)
@@ -633,9 +639,10 @@ class PageCanvas:
         eps = 1e-6
 
         def to_box(pts):
+            # the output pixels whose centres fall inside the transformed ink footprint
             t = pts @ M[:, :2].T + M[:, 2]
-            return (math.floor(t[:, 0].min() + 0.5 + eps), math.floor(t[:, 1].min() + 0.5 + eps),
-                    math.ceil(t[:, 0].max() + 0.5 - eps), math.ceil(t[:, 1].max() + 0.5 - eps))
+            return (math.ceil(t[:, 0].min() - eps), math.ceil(t[:, 1].min() - eps),
+                    math.floor(t[:, 0].max() + eps) + 1, math.floor(t[:, 1].max() + eps) + 1)
 
         def rect_pts(b):
             x0, y0, x1, y1 = b
@@ -644,7 +651,7 @@ class PageCanvas:
 
         def quad_of(b):
             q = rect_pts(b) @ M[:, :2].T + M[:, 2] + 0.5
-            return [[round(float(x), 2), round(float(y), 2)] for x, y in q]
+            return np.round(q, 2).tolist()
 
         words: list[Word] = []
         source: list[int] = []          # words[k] was drawn as self.words[source[k]]

@@ -287,7 +287,8 @@ class SyntheticDocumentGenerator:
         font = font_at(self.fonts, face, size)
         col = [(128, 128, 128), (200, 40, 40), (40, 70, 180), (0, 0, 0)][int(rng.integers(4))]
         opacity = float(rng.uniform(0.07, 0.2))
-        center = (ctx.width * float(rng.uniform(0.4, 0.6)), ctx.height * float(rng.uniform(0.4, 0.6)))
+        center = (ctx.width * float(rng.uniform(0.4, 0.6)),
+                  ctx.height * float(rng.uniform(0.4, 0.6)))
         ctx.canvas.draw_rotated_text(text, center, ang, font, col, opacity=opacity)
 
     @staticmethod

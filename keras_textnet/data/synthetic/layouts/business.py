@@ -55,7 +55,8 @@ def section_header(ctx: Ctx, text: str, x0: int, x1: int, y: int, style: str, fo
     h = font.ascent + font.descent + 2 * pad
     if style == "bar":
         ctx.canvas.fill_rect(x0, y, x1, y + h, pal.dark)
-        text_line(ctx, text, font, pal.on_dark, x0 + pad * 2, y + pad + font.ascent, x1 - x0 - 4 * pad)
+        text_line(ctx, text, font, pal.on_dark, x0 + pad * 2, y + pad + font.ascent,
+                  x1 - x0 - 4 * pad)
         return y + h + ctx.u(8)
     if style == "light":
         ctx.canvas.fill_rect(x0, y, x1, y + h, pal.light)
@@ -304,8 +305,8 @@ def totals_block(ctx: Ctx, x0: int, x1: int, y: int, rows: list[tuple[str, str]]
     if boxed_total:
         pad = ctx.u(4)
         lb = base + p * (len(rows) - 1)
-        ctx.canvas.fill_rect(x0 - pad * 2, lb - bold.ascent - pad, x1 + pad, lb + bold.descent + pad,
-                             pal.light)
+        ctx.canvas.fill_rect(x0 - pad * 2, lb - bold.ascent - pad, x1 + pad,
+                             lb + bold.descent + pad, pal.light)
     for i, (lab, val) in enumerate(rows):
         last = i == len(rows) - 1
         f = bold if last else font
@@ -385,8 +386,8 @@ def layout_invoice(ctx: Ctx) -> None:
     for i in range(n_addr):
         ax = x0 + i * int(W * 0.5)
         hb = y + bold.ascent
-        text_line(ctx, ["Bill To:", "Ship To:"][i] if ctx.chance(0.7) else ["BILL TO", "SHIP TO"][i],
-                  bold, pal.accent if ctx.chance(0.4) else pal.ink, ax, hb)
+        head = ["Bill To:", "Ship To:"][i] if ctx.chance(0.7) else ["BILL TO", "SHIP TO"][i]
+        text_line(ctx, head, bold, pal.accent if ctx.chance(0.4) else pal.ink, ax, hb)
         b = hb + p
         for s in [ctx.text.person_name(), ctx.text.company()][:ctx.randint(1, 2)] + \
                 ctx.text.address_lines():
@@ -419,8 +420,10 @@ def layout_invoice(ctx: Ctx) -> None:
     if sum(widest) + (len(widest) * 2 + 2) * ctx.u(8) > W or ctx.chance(0.3):
         rows = make_rows("")        # currency only in the totals
     kinds = ["product", "qty", "amount", "amount"]
-    headers = [ctx.choice(["Description", "Item", "Product / Service"]), ctx.choice(["Qty", "Quantity", "Hrs"]),
-               ctx.choice(["Unit Price", "Rate", "Price"]), ctx.choice(["Amount", "Total", "Line Total"])]
+    headers = [ctx.choice(["Description", "Item", "Product / Service"]),
+               ctx.choice(["Qty", "Quantity", "Hrs"]),
+               ctx.choice(["Unit Price", "Rate", "Price"]),
+               ctx.choice(["Amount", "Total", "Line Total"])]
     if with_sku:
         kinds = ["id"] + kinds
         headers = [ctx.choice(["Item #", "SKU", "Code"])] + headers
@@ -512,7 +515,8 @@ def layout_receipt(ctx: Ctx) -> None:
                             np.float32)
         field = smooth_field(rng, H // 8 + 1, W // 8 + 1, cell=ctx.uniform(4, 12), octaves=2)
         field = cv2.resize(field, (W, H), interpolation=cv2.INTER_LINEAR)
-        surf = np.clip(base_col[None, None] * (0.8 + 0.4 * field[..., None]), 0, 255).astype(np.uint8)
+        surf = np.clip(base_col[None, None] * (0.8 + 0.4 * field[..., None]), 0, 255)
+        surf = surf.astype(np.uint8)
         add_grain(surf, rng, ctx.uniform(2, 6))
         ctx.canvas.image[...] = surf
     mono = ctx.chance(0.85)

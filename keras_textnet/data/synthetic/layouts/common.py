@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import colorsys
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -24,21 +25,24 @@ from keras_textnet.data.synthetic.canvas import Font, PageCanvas, x_height_ratio
 
 _FONTS: OrderedDict = OrderedDict()
 _FONTS_CAPACITY = 3000
+_FONTS_LOCK = threading.Lock()
 
 
 def font_at(library, face, size: int) -> Font:
-    """A cached :class:`Font` of ``face`` at ``size`` pixels."""
+    """A cached :class:`Font` of ``face`` at ``size`` pixels (thread-safe)."""
     size = max(4, int(size))
-    key = (face.path, face.index, size)
-    f = _FONTS.get(key)
-    if f is not None:
-        _FONTS.move_to_end(key)
-        return f
+    key = (face.path, getattr(face, "index", 0), size)
+    with _FONTS_LOCK:
+        f = _FONTS.get(key)
+        if f is not None:
+            _FONTS.move_to_end(key)
+            return f
     ratio = x_height_ratio(library.pil_font(face, 100), face.path)
     f = Font(face, size, library.pil_font(face, size), ratio)
-    _FONTS[key] = f
-    if len(_FONTS) > _FONTS_CAPACITY:
-        _FONTS.popitem(last=False)
+    with _FONTS_LOCK:
+        _FONTS[key] = f
+        if len(_FONTS) > _FONTS_CAPACITY:
+            _FONTS.popitem(last=False)
     return f
 
 
@@ -481,7 +485,8 @@ def tick_box(ctx: Ctx, x: int, y: int, size: int, color, checked: bool, mark_col
     style = style or ctx.choice(["tick", "cross", "fill"])
     s = size
     if style == "tick":
-        pts = [(x + 0.2 * s, y + 0.55 * s), (x + 0.42 * s, y + 0.78 * s), (x + 0.82 * s, y + 0.22 * s)]
+        pts = [(x + 0.2 * s, y + 0.55 * s), (x + 0.42 * s, y + 0.78 * s),
+               (x + 0.82 * s, y + 0.22 * s)]
         ctx.canvas.polyline(pts, mc, thickness=max(1, s // 7))
     elif style == "cross":
         th = max(1, s // 8)

@@ -163,7 +163,8 @@ def layout_reference_card(ctx: Ctx) -> None:
                 break
             by1 = y + hh + n * p + 2 * pad
             if header_style == "fill":
-                ctx.canvas.fill_rect(bx0, y, bx1, y + hh, pal.accent if ctx.chance(0.6) else pal.dark)
+                ctx.canvas.fill_rect(bx0, y, bx1, y + hh,
+                                     pal.accent if ctx.chance(0.6) else pal.dark)
                 hcol = pal.on_dark
             elif header_style == "light":
                 ctx.canvas.fill_rect(bx0, y, bx1, y + hh, pal.light)
@@ -176,8 +177,8 @@ def layout_reference_card(ctx: Ctx) -> None:
             base = y + hh + pad + df.ascent + (p - df.ascent - df.descent) // 2
             for i in range(n):
                 if zebra and i % 2:
-                    ctx.canvas.fill_rect(bx0 + 1, base - df.ascent - 1, bx1 - 1, base + df.descent + 1,
-                                         mix(pal.light, pal.paper, 0.5))
+                    ctx.canvas.fill_rect(bx0 + 1, base - df.ascent - 1, bx1 - 1,
+                                         base + df.descent + 1, mix(pal.light, pal.paper, 0.5))
                 for _ in range(4):
                     key = _key_text(ctx, key_kind)
                     if kf.length(key) <= key_w - pad * 2:
@@ -248,7 +249,8 @@ def code_listing(ctx: Ctx, x0: int, y0: int, x1: int, max_y: int, numbers: bool 
     else:
         bg = ctx.choice([(246, 248, 250), (245, 245, 245), (250, 248, 240), (240, 243, 246),
                          pal.paper])
-        theme = {"text": pal.ink, "keyword": ctx.choice([(0, 0, 160), (160, 30, 90), (120, 40, 140)]),
+        theme = {"text": pal.ink,
+                 "keyword": ctx.choice([(0, 0, 160), (160, 30, 90), (120, 40, 140)]),
                  "string": ctx.choice([(20, 120, 30), (160, 60, 20)]),
                  "number": (20, 100, 140), "comment": (110, 120, 110), "lineno": (140, 140, 140)}
         if ctx.chance(0.3):   # monochrome listing
@@ -267,7 +269,8 @@ def code_listing(ctx: Ctx, x0: int, y0: int, x1: int, max_y: int, numbers: bool 
     start = ctx.randint(1, 300) if ctx.chance(0.3) else 1
     gutter = f.length(str(start + len(lines))) + ctx.u(10) if numbers else 0
     if numbers and ctx.chance(0.5):
-        ctx.canvas.vline(int(x0 + pad + gutter - ctx.u(5)), y0 + 1, y1 - 1, mix(bg, theme["lineno"], 0.5), 1)
+        ctx.canvas.vline(int(x0 + pad + gutter - ctx.u(5)), y0 + 1, y1 - 1,
+                         mix(bg, theme["lineno"], 0.5), 1)
     cx = x0 + pad + gutter + (ctx.u(4) if numbers else 0)
     base = y0 + pad + f.ascent + (p - f.ascent - f.descent) // 2
     char_w = f.length("0")
@@ -333,7 +336,8 @@ def callout(ctx: Ctx, x0: int, y0: int, x1: int, max_y: int) -> int:
     words = ctx.text.paragraph(1, 3).split()
     lines = wrap(bf, words, x1 - x0 - 2 * pad)
     p = pitch(bf, 1.3)
-    n = max(0, min(len(lines), int((max_y - y0 - 2 * pad - hf.ascent - hf.descent - ctx.u(6)) // p)))
+    room = max_y - y0 - 2 * pad - hf.ascent - hf.descent - ctx.u(6)
+    n = max(0, min(len(lines), int(room // p)))
     if n < 1:
         return y0
     y1 = y0 + 2 * pad + hf.ascent + hf.descent + ctx.u(6) + n * p

@@ -44,8 +44,8 @@ def footer(ctx: Ctx, x0: int, x1: int, bottom: int, page: int | None = None) -> 
     col = ctx.palette.muted if ctx.chance(0.5) else ctx.palette.ink
     page = page if page is not None else ctx.randint(1, 300)
     style = ctx.randint(0, 4)
-    label = [str(page), f"- {page} -", f"Page {page}", f"Page {page} of {page + ctx.randint(0, 20)}",
-             f"{page}"][style]
+    label = [str(page), f"- {page} -", f"Page {page}",
+             f"Page {page} of {page + ctx.randint(0, 20)}", f"{page}"][style]
     base = bottom - f.descent
     where = ctx.choice(["center", "right", "left"], p=[0.5, 0.35, 0.15])
     if where == "center":
@@ -100,7 +100,8 @@ def heading_text(ctx: Ctx, level: int, numbering: bool, counters: list[int]) -> 
 
 
 def caption_text(ctx: Ctx, kind: str, n: int) -> str:
-    lab = {"figure": ctx.choice(["Figure", "Fig.", "FIGURE"]), "table": ctx.choice(["Table", "TABLE"])}[kind]
+    lab = {"figure": ctx.choice(["Figure", "Fig.", "FIGURE"]),
+           "table": ctx.choice(["Table", "TABLE"])}[kind]
     sep = ctx.choice([":", ".", " -", ""])
     return f"{lab} {n}{sep} {ctx.text.sentence(3, 16)}"
 
@@ -395,7 +396,8 @@ def layout_toc(ctx: Ctx) -> None:
             tx1 = ctx.canvas.words[end[-1]].box[2] + ctx.u(6)
             lx1 = nx - ctx.u(6)
             if leader_style == "dots":
-                ctx.canvas.dots(tx1, lx1, int(base), ctx.palette.ink, max(0.6, ctx.u(0.7)), dot_step)
+                ctx.canvas.dots(tx1, lx1, int(base), ctx.palette.ink, max(0.6, ctx.u(0.7)),
+                                dot_step)
             else:
                 ctx.canvas.hline(tx1, lx1, int(base - 1), ctx.palette.muted, 1, dash=(1, 2))
         y += p

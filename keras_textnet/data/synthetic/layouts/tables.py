@@ -69,7 +69,8 @@ def draw_table(ctx: Ctx, x0: int, y0: int, x1: int, max_y: int, font=None,
     otherwise cells are sampled per column kind.
     """
     font = font or ctx.body_font(ctx.uniform(0.85, 1.05))
-    bold = ctx.font(ctx.body.bold if ctx.chance(0.7) else ctx.heading.bold, font.x_height / ctx.unit)
+    bold = ctx.font(ctx.body.bold if ctx.chance(0.7) else ctx.heading.bold,
+                    font.x_height / ctx.unit)
     pal = ctx.palette
     width = x1 - x0
     pad_x = ctx.u(ctx.uniform(4, 10))
@@ -302,7 +303,8 @@ def layout_table(ctx: Ctx) -> None:
         if bottom - y < ctx.u(60):
             break
         if ctx.chance(0.5):
-            flow = Flow(ctx, [(x0, x1)], y, min(bottom, y + int((bottom - y) * ctx.uniform(0.1, 0.3))))
+            band = int((bottom - y) * ctx.uniform(0.1, 0.3))
+            flow = Flow(ctx, [(x0, x1)], y, min(bottom, y + band))
             fill_flow(ctx, flow, figures=False, max_paragraphs=1)
             y = int(flow.y) + ctx.u(12)
         tw = x1 - x0 if ctx.chance(0.7) else int((x1 - x0) * ctx.uniform(0.55, 0.9))
