@@ -43,8 +43,6 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["keras_textnet", "keras_textnet.*"]),
-    package_data={"keras_textnet": ["data/synthetic/resources/*.txt"]},
-    include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={"console_scripts": ["keras-textnet=keras_textnet.cli:main"]},
