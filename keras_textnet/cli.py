@@ -45,7 +45,8 @@ def _page_range(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a page or a range such as 2-7; got {text!r}")
     if a < 1 or b < a:
-        raise argparse.ArgumentTypeError(f"page range must satisfy 1 <= first <= last; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"page range must satisfy 1 <= first <= last; got {text!r}")
     return a, b
 
 

@@ -91,11 +91,8 @@ def _clip_box(box, width, height):
     return (x0, y0, x1, y1)
 
 
-def _finish(records, image_dir, dropped, source):
-    if dropped:
-        warnings.warn(f"{source}: {dropped} word(s) lie entirely outside their image or are "
-                      "degenerate, and were dropped.", stacklevel=3)
-    return AnnotationSet(images=records, root=Path(image_dir))
+def _plain(v: float) -> int | float:
+    return int(v) if float(v).is_integer() else v
 
 
 def parse_icdar2013_line(line: str, gt_file="<icdar2013>", line_number: int = 0):
@@ -109,12 +106,9 @@ def parse_icdar2013_line(line: str, gt_file="<icdar2013>", line_number: int = 0)
     return left, top, right, bottom, text
 
 
-def read_icdar2013(gt_dir: str | os.PathLike, image_dir: str | os.PathLike) -> AnnotationSet:
-    """Reads an ICDAR 2013 ground-truth folder into an :class:`AnnotationSet`.
-
-    The set's ``root`` is ``image_dir``. Words whose box leaves the image are
-    clipped to it; words left empty by that are dropped with a warning.
-    """
+def _read_folder(gt_dir, image_dir, parse_word) -> AnnotationSet:
+    """Walks ``gt_*.txt`` files; ``parse_word(line, gt_file, n, width, height)``
+    returns a :class:`Word`, or ``None`` for a word left empty by clipping."""
     image_dir = Path(image_dir)
     records, dropped = [], 0
     for gt_file in _gt_files(gt_dir):
@@ -124,15 +118,32 @@ def read_icdar2013(gt_dir: str | os.PathLike, image_dir: str | os.PathLike) -> A
         for n, line in enumerate(_read_text(gt_file), start=1):
             if not line.strip():
                 continue
-            left, top, right, bottom, text = parse_icdar2013_line(line, gt_file, n)
-            box = _clip_box((left, top, right + 1, bottom + 1), width, height)
-            if box[2] <= box[0] or box[3] <= box[1]:
+            word = parse_word(line, gt_file, n, width, height)
+            if word is None:
                 dropped += 1
-                continue
-            words.append(Word(box=tuple(int(round(v)) for v in box), text=text,
-                              ignore=text == "###"))
+            else:
+                words.append(word)
         records.append(ImageRecord(file=image.name, width=width, height=height, words=words))
-    return _finish(records, image_dir, dropped, gt_dir)
+    if dropped:
+        warnings.warn(f"{gt_dir}: {dropped} word(s) lie entirely outside their image or are "
+                      "degenerate, and were dropped.", stacklevel=3)
+    return AnnotationSet(images=records, root=image_dir)
+
+
+def read_icdar2013(gt_dir: str | os.PathLike, image_dir: str | os.PathLike) -> AnnotationSet:
+    """Reads an ICDAR 2013 ground-truth folder into an :class:`AnnotationSet`.
+
+    The set's ``root`` is ``image_dir``. Words whose box leaves the image are
+    clipped to it; words left empty by that are dropped with a warning.
+    """
+    def word(line, gt_file, n, width, height):
+        left, top, right, bottom, text = parse_icdar2013_line(line, gt_file, n)
+        box = _clip_box((left, top, right + 1, bottom + 1), width, height)
+        if box[2] <= box[0] or box[3] <= box[1]:
+            return None
+        return Word(box=tuple(int(round(v)) for v in box), text=text, ignore=text == "###")
+
+    return _read_folder(gt_dir, image_dir, word)
 
 
 def parse_icdar2015_line(line: str, gt_file="<icdar2015>", line_number: int = 0):
@@ -161,25 +172,15 @@ def read_icdar2015(gt_dir: str | os.PathLike, image_dir: str | os.PathLike) -> A
 
     ``###`` words are ``ignore``. The set's ``root`` is ``image_dir``.
     """
-    image_dir = Path(image_dir)
-    records, dropped = [], 0
-    for gt_file in _gt_files(gt_dir):
-        image = _image_for(gt_file, image_dir)
-        width, height = _image_size(image, gt_file)
-        words = []
-        for n, line in enumerate(_read_text(gt_file), start=1):
-            if not line.strip():
-                continue
-            quad, text = parse_icdar2015_line(line, gt_file, n)
-            xs, ys = [p[0] for p in quad], [p[1] for p in quad]
-            box = _clip_box((math.floor(min(xs)), math.floor(min(ys)),
-                             math.ceil(max(xs)) + 1, math.ceil(max(ys)) + 1), width, height)
-            if box[2] <= box[0] or box[3] <= box[1]:
-                dropped += 1
-                continue
-            words.append(Word(box=tuple(int(v) for v in box), text=text, ignore=text == "###",
-                              quad=[[int(x) if float(x).is_integer() else x,
-                                     int(y) if float(y).is_integer() else y] for x, y in quad],
-                              angle=round(quad_angle_degrees(quad), 3)))
-        records.append(ImageRecord(file=image.name, width=width, height=height, words=words))
-    return _finish(records, image_dir, dropped, gt_dir)
+    def word(line, gt_file, n, width, height):
+        quad, text = parse_icdar2015_line(line, gt_file, n)
+        xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+        box = _clip_box((math.floor(min(xs)), math.floor(min(ys)),
+                         math.ceil(max(xs)) + 1, math.ceil(max(ys)) + 1), width, height)
+        if box[2] <= box[0] or box[3] <= box[1]:
+            return None
+        return Word(box=tuple(int(v) for v in box), text=text, ignore=text == "###",
+                    quad=[[_plain(x), _plain(y)] for x, y in quad],
+                    angle=round(quad_angle_degrees(quad), 3))
+
+    return _read_folder(gt_dir, image_dir, word)

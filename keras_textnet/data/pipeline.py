@@ -293,7 +293,8 @@ def make_example_fn(*, training: bool, image_size, charset: Charset, max_boxes: 
         angles, texts = raw["angles"], raw["texts"]
         source_size = tf.shape(image)[:2]
         if training:
-            log_s = tf.random.stateless_uniform([], seed=s_scale, minval=math.log(lo), maxval=math.log(hi))
+            log_s = tf.random.stateless_uniform([], seed=s_scale, minval=math.log(lo),
+                                                maxval=math.log(hi))
             s = base_scale * tf.exp(log_s)
             image, boxes, scale = transforms.resize_with_boxes(image, boxes, tf.stack([s, s]))
             top_left = transforms.choose_crop(tf.shape(image)[:2], boxes, ignore,

@@ -15,7 +15,8 @@ were (PNG or JPEG; nothing is re-encoded) and both the words and the lines::
 
 Lines are taken from the record, or built from words sharing a ``line`` id.
 
->>> write_tfrecords(AnnotationSet.load("train.json"), "shards/train", num_shards=8)  # doctest: +SKIP
+>>> ann = AnnotationSet.load("train.json")                           # doctest: +SKIP
+>>> write_tfrecords(ann, "shards/train", num_shards=8)               # doctest: +SKIP
 """
 
 from __future__ import annotations

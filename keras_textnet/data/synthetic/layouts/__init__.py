@@ -6,12 +6,18 @@ Each layout is a function ``layout(ctx)`` that draws a whole page through
 its default sampling weight.
 """
 
-from keras_textnet.data.synthetic.layouts.business import (layout_form, layout_invoice,
-                                                           layout_receipt)
+from keras_textnet.data.synthetic.layouts.business import (
+                                                           layout_form,
+                                                           layout_invoice,
+                                                           layout_receipt,
+)
 from keras_textnet.data.synthetic.layouts.common import Ctx
-from keras_textnet.data.synthetic.layouts.presentation import (layout_code, layout_mixed,
-                                                               layout_reference_card,
-                                                               layout_slide)
+from keras_textnet.data.synthetic.layouts.presentation import (
+                                                           layout_code,
+                                                           layout_mixed,
+                                                           layout_reference_card,
+                                                           layout_slide,
+)
 from keras_textnet.data.synthetic.layouts.prose import layout_article, layout_report, layout_toc
 from keras_textnet.data.synthetic.layouts.tables import layout_table
 from keras_textnet.data.synthetic.layouts.text_source import TextSource

@@ -10,8 +10,17 @@ import cv2
 import numpy as np
 
 from keras_textnet.data.synthetic.backgrounds import add_grain, smooth_field
-from keras_textnet.data.synthetic.layouts.common import (Ctx, draw_words, fit, mix, paragraph,
-                                                         pitch, text_line, tick_box, wrap)
+from keras_textnet.data.synthetic.layouts.common import (
+    Ctx,
+    draw_words,
+    fit,
+    mix,
+    paragraph,
+    pitch,
+    text_line,
+    tick_box,
+    wrap,
+)
 from keras_textnet.data.synthetic.layouts.prose import footer
 from keras_textnet.data.synthetic.layouts.tables import draw_table
 
@@ -505,7 +514,6 @@ def stamp(ctx: Ctx, x0: int, y0: int, x1: int, y1: int) -> bool:
 
 def layout_receipt(ctx: Ctx) -> None:
     """A till receipt: narrow monospace strip on a surface, centred header, dashed rules."""
-    pal = ctx.palette
     H, W = ctx.height, ctx.width
     rng = ctx.rng
     # the surface the receipt lies on

@@ -5,12 +5,26 @@ from __future__ import annotations
 import re
 
 from keras_textnet.data.synthetic.layouts.business import _value_text
-from keras_textnet.data.synthetic.layouts.common import (Ctx, Flow, bullet_mark, draw_words, fit,
-                                                         hsv, mix, paragraph, pitch, text_line,
-                                                         wrap)
+from keras_textnet.data.synthetic.layouts.common import (
+    Ctx,
+    Flow,
+    bullet_mark,
+    draw_words,
+    fit,
+    hsv,
+    mix,
+    paragraph,
+    pitch,
+    text_line,
+    wrap,
+)
 from keras_textnet.data.synthetic.layouts.figures import draw_figure
-from keras_textnet.data.synthetic.layouts.prose import (caption_text, fill_flow, flow_list, footer,
-                                                        running_header)
+from keras_textnet.data.synthetic.layouts.prose import (
+    caption_text,
+    fill_flow,
+    flow_list,
+    page_frame,
+)
 from keras_textnet.data.synthetic.layouts.tables import draw_table
 
 # ---------------------------------------------------------------------------
@@ -295,12 +309,7 @@ def code_listing(ctx: Ctx, x0: int, y0: int, x1: int, max_y: int, numbers: bool 
 
 def layout_code(ctx: Ctx) -> None:
     """Technical documentation: headings, prose, and code listings."""
-    L, T, R, B = ctx.margins
-    x0, x1, top, bottom = L, ctx.width - R, T, ctx.height - B
-    if ctx.chance(0.5):
-        top = running_header(ctx, x0, x1, top)
-    if ctx.chance(0.6):
-        bottom = footer(ctx, x0, x1, bottom)
+    x0, x1, top, bottom = page_frame(ctx, header_p=0.5, footer_p=0.6)
     y = top
     hf = ctx.heading_font(ctx.uniform(1.3, 2.0))
     bf = ctx.body_font()
@@ -375,12 +384,7 @@ def key_values(ctx: Ctx, x0: int, y0: int, x1: int, max_y: int) -> int:
 
 def layout_mixed(ctx: Ctx) -> None:
     """A page of stacked heterogeneous blocks (brochure / dashboard / newsletter)."""
-    L, T, R, B = ctx.margins
-    x0, x1, top, bottom = L, ctx.width - R, T, ctx.height - B
-    if ctx.chance(0.5):
-        top = running_header(ctx, x0, x1, top)
-    if ctx.chance(0.5):
-        bottom = footer(ctx, x0, x1, bottom)
+    x0, x1, top, bottom = page_frame(ctx, header_p=0.5, footer_p=0.5)
     two = ctx.chance(0.45) and (x1 - x0) > ctx.u(500)
     gap = ctx.u(ctx.uniform(16, 30))
     cols = [(x0, x1)] if not two else [(x0, (x0 + x1 - gap) // 2), ((x0 + x1 + gap) // 2, x1)]

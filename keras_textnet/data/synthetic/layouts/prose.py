@@ -6,9 +6,17 @@ numbers, footnotes, headings, lists and captions.
 
 from __future__ import annotations
 
-from keras_textnet.data.synthetic.layouts.common import (Ctx, Flow, bullet_mark, draw_words,
-                                                         fit, paragraph, pitch, text_line,
-                                                         wrap)
+from keras_textnet.data.synthetic.layouts.common import (
+    Ctx,
+    Flow,
+    bullet_mark,
+    draw_words,
+    fit,
+    paragraph,
+    pitch,
+    text_line,
+    wrap,
+)
 from keras_textnet.data.synthetic.layouts.figures import draw_figure
 
 # ---------------------------------------------------------------------------
@@ -63,6 +71,21 @@ def footer(ctx: Ctx, x0: int, x1: int, bottom: int, page: int | None = None) -> 
         ctx.canvas.hline(x0, x1, int(top_of - ctx.u(5)), ctx.palette.rule, 1)
         top_of -= ctx.u(5)
     return int(top_of - ctx.u(ctx.uniform(8, 18)))
+
+
+def page_frame(ctx: Ctx, header_p: float, footer_p: float) -> tuple[int, int, int, int]:
+    """The text area ``(x0, x1, top, bottom)`` inside the margins.
+
+    A running header is drawn with probability ``header_p`` and a footer with
+    probability ``footer_p``; the area shrinks to leave room for them.
+    """
+    L, T, R, B = ctx.margins
+    x0, x1, top, bottom = L, ctx.width - R, T, ctx.height - B
+    if ctx.chance(header_p):
+        top = running_header(ctx, x0, x1, top)
+    if ctx.chance(footer_p):
+        bottom = footer(ctx, x0, x1, bottom)
+    return x0, x1, top, bottom
 
 
 def footnotes(ctx: Ctx, x0: int, x1: int, bottom: int, count: int) -> int:
@@ -273,12 +296,7 @@ def title_block(ctx: Ctx, x0: int, x1: int, top: int) -> int:
 
 def layout_article(ctx: Ctx) -> None:
     """Paragraphs in 1-3 columns with headings, lists, figures, header/footer, footnotes."""
-    L, T, R, B = ctx.margins
-    x0, x1, top, bottom = L, ctx.width - R, T, ctx.height - B
-    if ctx.chance(0.6):
-        top = running_header(ctx, x0, x1, top)
-    if ctx.chance(0.75):
-        bottom = footer(ctx, x0, x1, bottom)
+    x0, x1, top, bottom = page_frame(ctx, header_p=0.6, footer_p=0.75)
     if ctx.chance(0.3):
         bottom = footnotes(ctx, x0, x1, bottom, ctx.randint(1, 3))
     if ctx.chance(0.4):
@@ -296,12 +314,7 @@ def layout_article(ctx: Ctx) -> None:
 
 def layout_report(ctx: Ctx) -> None:
     """A report page: text bands and full-width figures (bar/line/pie charts) with captions."""
-    L, T, R, B = ctx.margins
-    x0, x1, top, bottom = L, ctx.width - R, T, ctx.height - B
-    if ctx.chance(0.7):
-        top = running_header(ctx, x0, x1, top)
-    if ctx.chance(0.8):
-        bottom = footer(ctx, x0, x1, bottom)
+    x0, x1, top, bottom = page_frame(ctx, header_p=0.7, footer_p=0.8)
     n_fig = ctx.randint(1, 3)
     y = top
     cap_font = ctx.body_font(ctx.uniform(0.85, 1.0), italic=ctx.chance(0.4))

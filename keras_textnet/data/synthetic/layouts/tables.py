@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import re
 
-from keras_textnet.data.synthetic.layouts.common import (Ctx, Flow, fit, mix, pitch, text_line,
-                                                         wrap)
-from keras_textnet.data.synthetic.layouts.prose import (caption_text, columns_for, fill_flow,
-                                                        footer, running_header)
+from keras_textnet.data.synthetic.layouts.common import Ctx, Flow, fit, mix, pitch, text_line, wrap
+from keras_textnet.data.synthetic.layouts.prose import (
+    caption_text,
+    columns_for,
+    fill_flow,
+    page_frame,
+)
 
 NUMERIC = ("number", "amount", "percent", "qty")
 _HEADERS = {
@@ -285,12 +288,7 @@ def draw_table(ctx: Ctx, x0: int, y0: int, x1: int, max_y: int, font=None,
 
 def layout_table(ctx: Ctx) -> None:
     """A page dominated by tables, with a title, some text and notes."""
-    L, T, R, B = ctx.margins
-    x0, x1, top, bottom = L, ctx.width - R, T, ctx.height - B
-    if ctx.chance(0.5):
-        top = running_header(ctx, x0, x1, top)
-    if ctx.chance(0.6):
-        bottom = footer(ctx, x0, x1, bottom)
+    x0, x1, top, bottom = page_frame(ctx, header_p=0.5, footer_p=0.6)
     y = top
     if ctx.chance(0.7):
         tf = ctx.heading_font(ctx.uniform(1.4, 2.4))
