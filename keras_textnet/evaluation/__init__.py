@@ -1,0 +1,1 @@
+"""The ICDAR-style evaluation protocol of DESIGN.md."""

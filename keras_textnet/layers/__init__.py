@@ -1,0 +1,1 @@
+"""Keras layers of the network (thin wrappers over keras_textnet.ops)."""

@@ -1,0 +1,1 @@
+"""Backbones, presets and the TextNet model."""
