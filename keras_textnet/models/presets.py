@@ -1,0 +1,121 @@
+"""Named model presets: which backbone, how wide each head, and the model settings.
+
+``PRESETS[name]`` holds plain keyword arguments; :func:`build_preset` turns
+them into a new :class:`~keras_textnet.models.text_net.TextNet` (weights are
+always initialised here: nothing is downloaded).
+
+=================== ======================================================
+preset              for
+=================== ======================================================
+``tiny``            tests and smoke runs (a few hundred thousand parameters)
+``mobilenet``       phones and CPU training: MobileNetV2 (alpha 0.5); the
+                    default preset
+``densenet_shallow`` the paper's figure ("shallow DenseNet")
+``resnet50``        the paper's text (ResNet-50), the largest
+=================== ======================================================
+"""
+
+from __future__ import annotations
+
+import copy
+
+from keras_textnet.charset import Charset
+
+#: The preset the CLI and the docs use unless told otherwise.
+DEFAULT_PRESET = "mobilenet"
+
+PRESETS: dict[str, dict] = {
+    "tiny": {
+        "backbone": {"name": "tiny"},
+        "fpn_channels": 32,
+        "rpn_channels": 32,
+        "box_head": {"conv_filters": 32, "fc_units": 64},
+        "recognizer": {"kind": "conv_attention", "filters": 64, "num_blocks": 2,
+                       "num_heads": 2, "kernel_size": 5, "dropout": 0.0},
+        "model": {"recognition_channels": 32, "detections_per_image": 64,
+                  "rpn_post_nms_topk": 200, "head_rois_per_image": 64,
+                  "recognition_rois_per_image": 16},
+    },
+    "mobilenet": {
+        "backbone": {"name": "mobilenet", "alpha": 0.5},
+        "fpn_channels": 96,
+        "rpn_channels": 96,
+        "box_head": {"conv_filters": 96, "fc_units": 256},
+        "recognizer": {"kind": "conv_attention", "filters": 160, "num_blocks": 3,
+                       "num_heads": 4, "kernel_size": 5, "dropout": 0.1},
+        "model": {"recognition_channels": 64},
+    },
+    "densenet_shallow": {
+        "backbone": {"name": "densenet_shallow"},
+        "fpn_channels": 128,
+        "rpn_channels": 128,
+        "box_head": {"conv_filters": 128, "fc_units": 256},
+        "recognizer": {"kind": "conv_attention", "filters": 192, "num_blocks": 4,
+                       "num_heads": 4, "kernel_size": 5, "dropout": 0.1},
+        "model": {"recognition_channels": 96},
+    },
+    "resnet50": {
+        "backbone": {"name": "resnet50"},
+        "fpn_channels": 256,
+        "rpn_channels": 256,
+        "box_head": {"conv_filters": 256, "fc_units": 512},
+        "recognizer": {"kind": "conv_attention", "filters": 256, "num_blocks": 4,
+                       "num_heads": 8, "kernel_size": 5, "dropout": 0.1},
+        "model": {"recognition_channels": 128},
+    },
+}
+
+
+def preset_settings(preset: str, **overrides) -> dict:
+    """The settings of ``preset`` with ``overrides`` applied (a deep copy).
+
+    Overrides may name a top-level key (``fpn_channels=64``), a key of
+    ``recognizer`` / ``backbone`` / ``box_head`` given as a dict
+    (``recognizer={"kind": "bilstm"}`` is merged), or any TextNet argument
+    (``max_width=128``), which goes into ``model``.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    settings = copy.deepcopy(PRESETS[preset])
+    for key, value in overrides.items():
+        if key in ("backbone", "recognizer", "box_head") and isinstance(value, dict):
+            settings[key].update(value)
+        elif key in ("fpn_channels", "rpn_channels"):
+            settings[key] = value
+        else:
+            settings["model"][key] = value
+    return settings
+
+
+def build_preset(preset: str, charset: Charset | None = None, **overrides):
+    """A new :class:`TextNet` of ``preset`` (see :func:`preset_settings` for overrides)."""
+    from keras_textnet.layers.conv_attention_recognizer import build_recognizer
+    from keras_textnet.layers.feature_pyramid import FeaturePyramid
+    from keras_textnet.layers.region_proposal_head import RegionProposalHead
+    from keras_textnet.layers.text_box_head import TextBoxHead
+    from keras_textnet.models.backbones import build_backbone
+    from keras_textnet.models.text_net import TextNet
+    from keras_textnet.ops import anchors as anchor_ops
+
+    settings = preset_settings(preset, **overrides)
+    charset = charset or Charset()
+    model_kwargs = settings["model"]
+    levels = tuple(model_kwargs.get("pyramid_levels", ("P2", "P3")))
+    heights = model_kwargs.get("anchor_heights", anchor_ops.DEFAULT_HEIGHTS)
+    ratios = model_kwargs.get("anchor_aspect_ratios", anchor_ops.DEFAULT_ASPECT_RATIOS)
+    level_numbers = [int(name[1:]) for name in levels]
+    backbone_kwargs = dict(settings["backbone"])
+    backbone = build_backbone(backbone_kwargs.pop("name"), **backbone_kwargs)
+    fpn = FeaturePyramid(min_level=min(level_numbers), max_level=max(level_numbers),
+                         channels=settings["fpn_channels"], name="feature_pyramid")
+    rpn = RegionProposalHead(anchor_ops.anchors_per_location(heights, ratios),
+                             channels=settings["rpn_channels"], level_names=levels,
+                             name="proposal_head")
+    box_head = TextBoxHead(**settings["box_head"], name="box_head")
+    rec_kwargs = dict(settings["recognizer"])
+    recognizer = build_recognizer(rec_kwargs.pop("kind"), charset.num_classes, **rec_kwargs,
+                                  name="recognizer")
+    model = TextNet(backbone, fpn, rpn, box_head, recognizer, charset=charset,
+                    name=f"textnet_{preset}", **model_kwargs)
+    model.build()
+    return model
