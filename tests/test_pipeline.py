@@ -287,3 +287,20 @@ def test_make_dataset_from_synthetic_generator_reads_its_lines():
                 y0, x0, y1, x1 = np.round(box).astype(int)
                 region = img[y0:y1, x0:x1]
                 assert region.max() - region.min() > 40
+
+
+def test_worker_processes_do_not_rerun_an_unguarded_script(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_main_guard.py"
+    script.write_text(
+        "print('script body runs', flush=True)\n"
+        "from keras_textnet.data.pipeline import SyntheticSource\n"
+        "from keras_textnet.data.synthetic.generator import SyntheticDocumentGenerator\n"
+        "gen = SyntheticDocumentGenerator(page_size=(160, 160))\n"
+        "pages = list(SyntheticSource(gen, count=2, workers=1).iterate('lines'))\n"
+        "print('pages', len(pages), flush=True)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert out.count("script body runs") == 1 and "pages 2" in out

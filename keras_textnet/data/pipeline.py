@@ -38,7 +38,6 @@ identical batches.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import warnings
 
@@ -49,6 +48,7 @@ from keras_textnet.charset import Charset
 from keras_textnet.data import transforms
 from keras_textnet.data.annotation import AnnotationSet, ImageRecord
 from keras_textnet.data.tfrecord import parse_example, tfrecord_files
+from keras_textnet.data.worker_pool import spawn_pool
 
 #: The default training input size, (height, width).
 DEFAULT_TRAINING_SIZE = (512, 512)
@@ -196,9 +196,8 @@ class SyntheticSource:
             for seed, _ in args:
                 yield _page_to_raw(self.generator.generate(seed), target)
             return
-        ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(self.workers, initializer=_synthetic_worker_init,
-                      initargs=(self.generator.get_config(),)) as pool:
+        with spawn_pool(self.workers, _synthetic_worker_init,
+                        (self.generator.get_config(),)) as pool:
             yield from pool.imap(_synthetic_worker_page, args, chunksize=1)
 
     def dataset(self, target="lines", shard_index=0, num_shards=1) -> tf.data.Dataset:

@@ -10,11 +10,11 @@ generator's configuration, the seeds and the installed fonts.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from pathlib import Path
 
 from keras_textnet.data.annotation import AnnotationSet, ImageRecord
+from keras_textnet.data.worker_pool import spawn_pool
 
 _GENERATOR = None
 
@@ -60,8 +60,7 @@ def write_synthetic_dataset(generator, out_dir: str | os.PathLike, count: int, s
         _init(generator.get_config())
         records = [_render(job) for job in tqdm(jobs, **bar)]
     else:
-        ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(workers, initializer=_init, initargs=(generator.get_config(),)) as pool:
+        with spawn_pool(workers, _init, (generator.get_config(),)) as pool:
             records = list(tqdm(pool.imap(_render, jobs, chunksize=1), **bar))
     ann = AnnotationSet(images=records, root=out_dir,
                         extra={"generator": generator.get_config()})
