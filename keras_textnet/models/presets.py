@@ -71,14 +71,19 @@ def preset_settings(preset: str, **overrides) -> dict:
 
     Overrides may name a top-level key (``fpn_channels=64``), a key of
     ``recognizer`` / ``backbone`` / ``box_head`` given as a dict
-    (``recognizer={"kind": "bilstm"}`` is merged), or any TextNet argument
+    (merged; ``recognizer={"kind": "bilstm"}`` replaces the recognizer's
+    settings, keeping only its dropout), or any TextNet argument
     (``max_width=128``), which goes into ``model``.
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     settings = copy.deepcopy(PRESETS[preset])
     for key, value in overrides.items():
-        if key in ("backbone", "recognizer", "box_head") and isinstance(value, dict):
+        if key == "recognizer" and isinstance(value, dict) and \
+                value.get("kind", settings[key]["kind"]) != settings[key]["kind"]:
+            # Another kind of recognizer: the preset's settings were for the old one.
+            settings[key] = {"dropout": settings[key].get("dropout", 0.1), **value}
+        elif key in ("backbone", "recognizer", "box_head") and isinstance(value, dict):
             settings[key].update(value)
         elif key in ("fpn_channels", "rpn_channels"):
             settings[key] = value

@@ -1,0 +1,184 @@
+"""Image in, words and lines out: the user-facing side of a trained TextNet.
+
+The exported graph ends at tensors (boxes, scores, character ids and
+positions); this module does the rest, outside the graph: reading any image,
+fitting it to the model's input, turning ids into strings, splitting lines
+into words by their characters' positions, and mapping every box back to the
+image's own pixels. The result is the prediction JSON of ``FORMATS.md``.
+
+>>> predictor = TextNetPredictor.load("model.keras")         # doctest: +SKIP
+>>> page = predictor.predict_image("page.png")               # doctest: +SKIP
+>>> [w["text"] for w in page["words"]][:5]                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from keras_textnet.image_io import read_image
+
+
+class TextNetPredictor:
+    """Runs a :class:`~keras_textnet.models.text_net.TextNet` on whole images.
+
+    Args:
+        model: a TextNet (trained).
+        max_side: images whose longer side exceeds this are downscaled first
+            (boxes are mapped back to the original pixels).
+        scale: resize factor applied to every image before the model (e.g.
+            2.0 for small-print scans at 75 dpi); combined with ``max_side``.
+        pad_multiple: the input is padded (white, bottom/right) to a multiple
+            of this, the backbone's largest stride.
+        min_score: detections below this score are dropped.
+    """
+
+    def __init__(self, model, max_side: int = 2048, scale: float = 1.0,
+                 pad_multiple: int = 32, min_score: float = 0.0):
+        if max_side < pad_multiple:
+            raise ValueError(f"max_side must be >= {pad_multiple}; received {max_side}")
+        if scale <= 0:
+            raise ValueError(f"scale must be positive; received {scale}")
+        self.model = model
+        self.charset = model.charset
+        self.max_side = int(max_side)
+        self.scale = float(scale)
+        self.pad_multiple = int(pad_multiple)
+        self.min_score = float(min_score)
+        self._forward = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, **kwargs) -> "TextNetPredictor":
+        """A predictor for a saved ``.keras`` model file."""
+        import keras
+
+        import keras_textnet.models.text_net  # noqa: F401  (registers the classes)
+
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"model file not found: {path}")
+        return cls(keras.models.load_model(path, compile=False), **kwargs)
+
+    # ------------------------------------------------------------------
+    def _prepare(self, image: np.ndarray):
+        """Resized and padded model input, and the factor image -> input."""
+        import cv2
+
+        h, w = image.shape[:2]
+        factor = self.scale * min(1.0, self.max_side / (max(h, w) * self.scale))
+        if abs(factor - 1.0) > 1e-6:
+            new_w, new_h = max(1, round(w * factor)), max(1, round(h * factor))
+            interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+            image = cv2.resize(image, (new_w, new_h), interpolation=interp)
+        ih, iw = image.shape[:2]
+        ph = int(math.ceil(ih / self.pad_multiple) * self.pad_multiple)
+        pw = int(math.ceil(iw / self.pad_multiple) * self.pad_multiple)
+        padded = np.full((ph, pw, 3), 255, np.uint8)
+        padded[:ih, :iw] = image
+        sy, sx = ih / h, iw / w
+        return padded, (sy, sx)
+
+    def _run(self, batch: np.ndarray) -> dict:
+        import tensorflow as tf
+
+        if self._forward is None:
+            self._forward = tf.function(lambda x: self.model(x, training=False),
+                                        reduce_retracing=True)
+        out = self._forward(tf.constant(batch))
+        return {k: v.numpy() for k, v in out.items()}
+
+    def predict_image(self, image, file: str | None = None) -> dict:
+        """Words and lines of one image (path, bytes or array), prediction-JSON shaped.
+
+        Returns ``{"file", "width", "height", "words": [...], "lines": [...]}``,
+        boxes ``[x0, y0, x1, y1]`` in the image's own pixels.
+        """
+        if file is None:
+            file = Path(image).name if isinstance(image, (str, os.PathLike)) else "image"
+        array = read_image(image)
+        padded, scale = self._prepare(array)
+        out = self._run(padded[np.newaxis])
+        return self.decode_outputs(out, 0, scale, array.shape[:2], file)
+
+    def predict(self, images, progress: bool = True) -> dict:
+        """Prediction JSON (``{"images": [...]}``) of many images.
+
+        An image that cannot be read gets an ``error`` field and no words;
+        the others are unaffected.
+        """
+        from tqdm.auto import tqdm
+
+        from keras_textnet.image_io import ImageReadError
+
+        entries = []
+        for item in tqdm(list(images), desc="predict", unit="image", disable=not progress):
+            name = Path(item).name if isinstance(item, (str, os.PathLike)) else "image"
+            try:
+                entries.append(self.predict_image(item, file=name))
+            except ImageReadError as e:
+                entries.append({"file": name, "words": [], "lines": [], "error": str(e)})
+        return {"images": entries}
+
+    # ------------------------------------------------------------------
+    def decode_outputs(self, out: dict, index: int, scale, image_size, file: str) -> dict:
+        """Turns row ``index`` of the model's output tensors into JSON words and lines."""
+        from keras_textnet.evaluation.line_words import split_line_into_words
+
+        sy, sx = scale
+        height, width = image_size
+        lines, words = [], []
+        count = int(out["count"][index])
+        for d in range(count):
+            score = float(out["scores"][index, d])
+            if score < self.min_score:
+                continue
+            n = int(out["lengths"][index, d])
+            text = self.charset.decode(out["char_ids"][index, d, :n])
+            if not text.strip():
+                continue
+            y0, x0, y1, x1 = (float(v) for v in out["boxes"][index, d])
+            bounds = [x0 / sx, y0 / sy, x1 / sx, y1 / sy]
+            bounds = [min(max(bounds[0], 0.0), width), min(max(bounds[1], 0.0), height),
+                      min(max(bounds[2], 0.0), width), min(max(bounds[3], 0.0), height)]
+            if bounds[2] - bounds[0] < 1 or bounds[3] - bounds[1] < 1:
+                continue
+            angle = float(out["angles"][index, d])
+            rect = _rotated_rect(bounds, angle)
+            line_id = len(lines)
+            line = {"box": [round(v, 1) for v in bounds], "text": text,
+                    "score": round(score, 4), "angle": round(math.degrees(angle), 2),
+                    "text_score": round(float(out["text_scores"][index, d]), 4)}
+            lines.append(line)
+            positions = out["positions"][index, d, :n].astype(int)
+            steps = max(int(out["num_steps"][index, d]), 1)
+            positions = np.clip(positions, 0, steps - 1)
+            for word_text, box, quad in split_line_into_words(
+                    text, positions, steps, rect, angle_degrees=math.degrees(angle)):
+                wx0, wy0, wx1, wy1 = (float(v) for v in box)
+                wx0, wy0 = max(wx0, 0.0), max(wy0, 0.0)
+                wx1, wy1 = min(wx1, width), min(wy1, height)
+                if wx1 - wx0 < 1 or wy1 - wy0 < 1:
+                    continue
+                word = {"box": [round(wx0, 1), round(wy0, 1), round(wx1, 1), round(wy1, 1)],
+                        "text": word_text, "score": round(score, 4), "line": line_id}
+                if quad is not None and abs(angle) > 1e-3:
+                    word["quad"] = [[round(float(x), 1), round(float(y), 1)] for x, y in quad]
+                words.append(word)
+        return {"file": file, "width": int(width), "height": int(height), "words": words,
+                "lines": lines}
+
+
+def _rotated_rect(bounds, angle: float):
+    """``(x0, y0, x1, y1)`` of the line's own rectangle whose rotation has ``bounds``."""
+    from keras_textnet.ops.rotated_boxes import bounds_to_rotated_box
+
+    x0, y0, x1, y1 = bounds
+    y0, x0, y1, x1 = np.asarray(bounds_to_rotated_box(
+        np.array([y0, x0, y1, x1], np.float64), np.float64(angle)))
+    return (float(x0), float(y0), float(x1), float(y1))
+
+
+__all__ = ["TextNetPredictor"]

@@ -1,0 +1,141 @@
+"""TextNet: presets, training step, inference outputs, saving, the predictor."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_textnet.charset import Charset
+from keras_textnet.data.annotation import AnnotationSet, ImageRecord, Line, Word
+from keras_textnet.data.pipeline import make_dataset
+from keras_textnet.models.text_net import DEFAULT_LOSS_WEIGHTS, TextNet
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return TextNet.from_preset("tiny", detections_per_image=16, max_text_length=24)
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory):
+    """Two synthetic 192x256 pages as an annotation set."""
+    from keras_textnet.data.synthetic.generator import SyntheticDocumentGenerator
+    from keras_textnet.data.visualize import save_rgb
+
+    root = tmp_path_factory.mktemp("pages")
+    gen = SyntheticDocumentGenerator(page_size=(192, 256), degrade=0.0)
+    records = []
+    for seed in range(2):
+        page = gen.generate(seed)
+        save_rgb(root / page.record.file, page.image)
+        records.append(page.record)
+    return AnnotationSet(images=records, root=root)
+
+
+def test_inference_outputs_are_fixed_size(tiny):
+    out = tiny(tf.zeros((2, 96, 128, 3), tf.uint8))
+    d, length = 16, 24
+    expected = {"boxes": (2, d, 4), "scores": (2, d), "angles": (2, d), "count": (2,),
+                "char_ids": (2, d, length), "lengths": (2, d), "positions": (2, d, length),
+                "num_steps": (2, d), "text_scores": (2, d)}
+    assert {k: tuple(v.shape) for k, v in out.items()} == expected
+    count = out["count"].numpy()
+    # rows past `count` are padding
+    for b in range(2):
+        assert (out["scores"][b, count[b]:].numpy() == 0).all()
+        assert (out["lengths"][b, count[b]:].numpy() == 0).all()
+
+
+def test_train_step_gives_every_loss_and_changes_weights(tiny, small_set):
+    ds = make_dataset(small_set, image_size=(128, 128), batch_size=2, seed=0,
+                      deterministic=True, max_text_length=24)
+    import keras
+    model = TextNet.from_preset("tiny", max_text_length=24)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    history = model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
+    logs = {k: v[-1] for k, v in history.history.items()}
+    assert set(logs) == {"loss", *DEFAULT_LOSS_WEIGHTS}
+    assert all(np.isfinite(v) for v in logs.values())
+    changed = sum(not np.array_equal(a, w.numpy())
+                  for a, w in zip(before, model.trainable_weights))
+    assert changed > 0.9 * len(before)
+
+
+def test_keras_file_round_trip_gives_identical_outputs(tiny, tmp_path):
+    import keras
+
+    path = tmp_path / "tiny.keras"
+    tiny.save(path)
+    again = keras.models.load_model(path, compile=False)
+    assert isinstance(again, TextNet) and again.charset == tiny.charset
+    images = tf.constant(np.random.default_rng(0).integers(0, 255, (1, 96, 128, 3), np.uint8))
+    a, b = tiny(images), again(images)
+    for k in a:
+        np.testing.assert_allclose(a[k].numpy(), b[k].numpy(), atol=1e-5, err_msg=k)
+
+
+def test_config_round_trip_keeps_every_setting():
+    model = TextNet.from_preset("tiny", max_width=128, score_threshold=0.3,
+                                loss_weights={"ctc": 2.0})
+    config = model.get_config()
+    assert config["max_width"] == 128 and config["score_threshold"] == 0.3
+    assert config["loss_weights"]["ctc"] == 2.0 and config["loss_weights"]["rpn_box"] == 1.0
+    again = TextNet.from_config(config)
+    assert again.get_config()["recognizer"] == config["recognizer"]
+
+
+def test_bilstm_recognizer_is_one_argument_away():
+    model = TextNet.from_preset("tiny", recognizer={"kind": "bilstm", "units": 16})
+    assert type(model.recognizer).__name__ == "BiLSTMRecognizer"
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        TextNet.from_preset("huge")
+    with pytest.raises(ValueError, match="unknown loss weight"):
+        TextNet.from_preset("tiny", loss_weights={"ocr": 1.0})
+    with pytest.raises(ValueError, match="max_width must be a positive integer"):
+        TextNet.from_preset("tiny", max_width=0)
+
+
+def test_predictor_writes_prediction_json(tiny, tmp_path):
+    from keras_textnet.evaluation.protocol import predictions_from_json
+    from keras_textnet.predictor import TextNetPredictor
+
+    predictor = TextNetPredictor(tiny)
+    grey = np.full((70, 150), 200, np.uint8)  # grey, not a multiple of 32
+    page = predictor.predict_image(grey, file="grey.png")
+    assert page["file"] == "grey.png" and (page["width"], page["height"]) == (150, 70)
+    assert isinstance(page["words"], list) and isinstance(page["lines"], list)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    result = predictor.predict([str(bad)], progress=False)
+    assert result["images"][0]["words"] == [] and "not an image" in result["images"][0]["error"]
+    predictions_from_json({"images": [page]})  # valid prediction JSON
+
+
+def test_predictor_decodes_lines_into_words_in_image_pixels():
+    """Hand-made model outputs: one line "ab cd" at half scale."""
+    from keras_textnet.predictor import TextNetPredictor
+
+    class Stub:
+        charset = Charset()
+
+    predictor = TextNetPredictor.__new__(TextNetPredictor)
+    predictor.charset, predictor.min_score = Stub.charset, 0.0
+    ids = np.zeros((1, 2, 8), np.int32)
+    ids[0, 0, :5] = Stub.charset.encode("ab cd")
+    positions = np.zeros((1, 2, 8), np.int32)
+    positions[0, 0, :5] = [1, 3, 5, 7, 9]
+    out = {"count": np.array([1]), "scores": np.array([[0.9, 0.0]]),
+           "lengths": np.array([[5, 0]]), "char_ids": ids, "positions": positions,
+           "num_steps": np.array([[10, 0]]), "angles": np.zeros((1, 2)),
+           "text_scores": np.array([[0.8, 0.0]]),
+           "boxes": np.array([[[10.0, 20.0, 30.0, 220.0], [0, 0, 0, 0]]])}
+    page = predictor.decode_outputs(out, 0, (0.5, 0.5), (100, 500), "x.png")
+    assert [ln["text"] for ln in page["lines"]] == ["ab cd"]
+    assert page["lines"][0]["box"] == [40.0, 20.0, 440.0, 60.0]
+    words = page["words"]
+    assert [w["text"] for w in words] == ["ab", "cd"]
+    assert words[0]["box"][0] == 40.0 and words[1]["box"][2] == 440.0
+    assert words[0]["box"][2] <= words[1]["box"][0]
