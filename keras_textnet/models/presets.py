@@ -42,8 +42,9 @@ PRESETS: dict[str, dict] = {
         "rpn_channels": 96,
         "box_head": {"conv_filters": 96, "fc_units": 256},
         "recognizer": {"kind": "conv_attention", "filters": 160, "num_blocks": 3,
-                       "num_heads": 4, "kernel_size": 5, "dropout": 0.1},
-        "model": {"recognition_channels": 64},
+                       "num_heads": 4, "kernel_size": 5, "dropout": 0.1,
+                       "collapse_filters": 64},
+        "model": {"recognition_channels": 64, "recognition_rois_per_image": 16},
     },
     "densenet_shallow": {
         "backbone": {"name": "densenet_shallow"},
