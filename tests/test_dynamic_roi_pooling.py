@@ -1,0 +1,383 @@
+"""Dynamic RoI pooling: golden values, the NumPy oracle, gradients, graphs, the layer."""
+
+import math
+
+import keras
+import numpy as np
+import pooling_oracle as oracle
+import pytest
+import tensorflow as tf
+
+from keras_textnet.layers.dynamic_roi_pooling import DynamicRoIPooling
+from keras_textnet.ops.dynamic_roi_pooling import dynamic_roi_pooling, dynamic_roi_widths
+
+RNG = np.random.default_rng(2019)
+
+
+def _ramp(height=4, width=4):
+    """``(1, H, W, 1)`` map with value ``4 y + x`` at pixel ``(y, x)``: bilinear is exact on it."""
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    return (4.0 * y + x)[None, :, :, None]
+
+
+def _random_boxes(rng, num, height, width, scale):
+    """Boxes over (and beyond) an ``height x width`` map at ``scale``, of every aspect."""
+    page_h, page_w = height / scale, width / scale
+    y0 = rng.uniform(-0.3 * page_h, page_h, num)
+    x0 = rng.uniform(-0.3 * page_w, page_w, num)
+    bh = rng.uniform(0.2, 0.6 * page_h, num)
+    bw = rng.uniform(0.2, 1.5 * page_w, num)
+    return np.stack([y0, x0, y0 + bh, x0 + bw], axis=1)
+
+
+# --- golden values --------------------------------------------------------------------------
+
+
+def test_golden_ramp_with_clamped_edge():
+    # Box (0, 0, 2, 4), Hp 2: w = floor(2 * 4 / 2 + 0.5) = 4 one-pixel bins. With s = 2 and
+    # aligned, the samples of bin (r, c) sit at r -/+ 0.25 and c -/+ 0.25; those at -0.25
+    # clamp to 0 (row 0 and column 0 average 0.125, not 0) and x = 3.25 clamps to the last
+    # column, 3 (column 3 averages 2.875, not 3).
+    pooled, widths = dynamic_roi_pooling(_ramp(), [[0.0, 0.0, 2.0, 4.0]], [0],
+                                         spatial_scale=1.0, pooled_height=2, max_width=5,
+                                         sampling_ratio=2, aligned=True)
+    expected = np.array([[0.625, 1.5, 2.5, 3.375, 0.0],
+                         [4.125, 5.0, 6.0, 6.875, 0.0]], np.float32)
+    assert widths.numpy().tolist() == [4]
+    np.testing.assert_allclose(pooled.numpy()[0, :, :, 0], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("angle, expected", [(0.0, [9.5, 10.5]),
+                                             (math.pi / 2, [12.0, 8.0]),
+                                             (-math.pi / 2, [8.0, 12.0])])
+def test_golden_rotation_turns_counter_clockwise(angle, expected):
+    # Box centred at (y, x) = (2, 2), 2 wide, 1 high: two columns, one sample each at
+    # u = -/+0.5 along the text. At +90 degrees the text runs up the screen (y = 2.5, 1.5).
+    pooled, widths = dynamic_roi_pooling(_ramp(), [[1.5, 1.0, 2.5, 3.0]], [0], [angle],
+                                         spatial_scale=1.0, pooled_height=1, max_width=2,
+                                         sampling_ratio=1, aligned=False)
+    assert widths.numpy().tolist() == [2]
+    np.testing.assert_allclose(pooled.numpy()[0, 0, :, 0], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("centre_y, expected", [(-1.2, 0.0), (-0.8, 1.0), (3.6, 13.0),
+                                                (4.0, 13.0), (4.2, 0.0)])
+def test_golden_edge_rules(centre_y, expected):
+    # One sample at (centre_y, 1): 0 beyond [-1, H], clamped to the border row inside.
+    box = [[centre_y - 0.5, 0.5, centre_y + 0.5, 1.5]]
+    pooled, _ = dynamic_roi_pooling(_ramp(), box, [0], spatial_scale=1.0, pooled_height=1,
+                                    max_width=1, sampling_ratio=1, aligned=False)
+    np.testing.assert_allclose(pooled.numpy().ravel(), [expected], atol=1e-5)
+
+
+def test_widths_rule():
+    boxes = np.array([[0, 0, 16, 160],     # 8 * 10 = 80
+                      [0, 0, 16, 1000],    # 500 -> Wmax 128
+                      [0, 0, 16, 1],       # 0.5 -> 1
+                      [0, 0, 0.5, 3],      # bh < 1 counts as 1: 24
+                      [0, 0, 16, 9],       # 4.5 -> floor(5.0) = 5
+                      [0, 10, 16, 0]],     # negative width -> 1
+                     np.float32)
+    widths = dynamic_roi_widths(tf.constant(boxes), 8, 128).numpy()
+    assert widths.tolist() == [80, 128, 1, 24, 5, 1]
+    assert widths.tolist() == [oracle.dynamic_width(b, 8, 128) for b in boxes]
+
+
+# --- the NumPy oracle -----------------------------------------------------------------------
+
+ORACLE_CASES = [
+    # batch, H, W, C, N, Hp, Wmax, s, scale, aligned
+    (1, 5, 7, 1, 3, 2, 6, 1, 1.0, True),
+    (2, 6, 9, 3, 5, 3, 10, 2, 0.5, True),
+    (3, 4, 4, 2, 6, 4, 12, 3, 0.25, False),
+    (2, 8, 5, 2, 4, 1, 16, 2, 0.25, True),
+    (1, 3, 11, 4, 6, 2, 1, 2, 1.0, False),
+]
+
+
+@pytest.mark.parametrize("case", ORACLE_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matches_oracle(case, dtype):
+    batch, height, width, channels, num, hp, wmax, s, scale, aligned = case
+    rng = np.random.default_rng(hash(case) % 2**32)
+    features = rng.normal(size=(batch, height, width, channels))
+    boxes = _random_boxes(rng, num, height, width, scale)
+    boxes[0] = [0.3, 0.2, 0.7, 6.0]  # bh < 1: a thin band, widths grow from bh = 1
+    box_indices = rng.integers(0, batch, num)
+    angles = np.array([0.0, math.pi / 2, -math.pi / 2, math.pi / 6, -0.4, 2.5])[:num]
+    # The op computes coordinates in float32 for float32 features: feed the oracle the
+    # same rounded boxes and angles (it then works in float64).
+    boxes, angles = boxes.astype(dtype), angles.astype(dtype)
+    expected, expected_widths = oracle.dynamic_roi_pooling(
+        features, boxes, box_indices, angles, spatial_scale=scale, pooled_height=hp,
+        max_width=wmax, sampling_ratio=s, aligned=aligned)
+    pooled, widths = dynamic_roi_pooling(
+        features.astype(dtype), boxes, box_indices, angles, spatial_scale=scale,
+        pooled_height=hp, max_width=wmax, sampling_ratio=s, aligned=aligned)
+    assert pooled.dtype == tf.as_dtype(dtype)
+    assert widths.dtype == tf.int32
+    np.testing.assert_array_equal(widths.numpy(), expected_widths)
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(pooled.numpy(), expected, atol=tol, rtol=tol)
+    assert np.abs(expected).sum() > 0  # some boxes do sample the map
+
+
+def test_widths_hit_one_and_max_width():
+    features = RNG.normal(size=(1, 6, 6, 2))
+    boxes = np.array([[0.0, 0.0, 20.0, 2.0], [1.0, 1.0, 5.0, 60.0]])
+    expected, expected_widths = oracle.dynamic_roi_pooling(
+        features, boxes, [0, 0], spatial_scale=0.5, pooled_height=4, max_width=8)
+    pooled, widths = dynamic_roi_pooling(features, boxes, [0, 0], spatial_scale=0.5,
+                                         pooled_height=4, max_width=8)
+    assert widths.numpy().tolist() == expected_widths.tolist() == [1, 8]
+    np.testing.assert_allclose(pooled.numpy(), expected, atol=1e-10)
+    assert np.all(pooled.numpy()[0, :, 1:] == 0.0)
+
+
+def test_float16_features_keep_float32_coordinates():
+    features = RNG.normal(size=(1, 40, 300, 2))
+    boxes = np.array([[30.0, 600.0, 90.0, 1100.0]])
+    expected, _ = oracle.dynamic_roi_pooling(features, boxes, [0], [0.1], spatial_scale=0.25,
+                                             pooled_height=4, max_width=40)
+    pooled, _ = dynamic_roi_pooling(tf.constant(features, tf.float16), boxes, [0], [0.1],
+                                    spatial_scale=0.25, pooled_height=4, max_width=40)
+    assert pooled.dtype == tf.float16
+    np.testing.assert_allclose(pooled.numpy().astype(np.float64), expected, atol=2e-2)
+
+
+def test_rotated_patch_pools_back_to_the_unrotated_one():
+    cv2 = pytest.importorskip("cv2")
+    size = 96
+    y, x = np.mgrid[:size, :size].astype(np.float32)
+    # Stripes along x ("characters") with a slow ramp across the line.
+    stripes = np.sin(2.0 * np.pi * x / 12.0) + 0.02 * (y - size / 2)
+    box = [40.0, 24.0, 56.0, 72.0]  # 48 x 16, centred at (48, 48)
+    angle_deg = 30.0
+    # Pixel (i, j) holds the value at (i + 0.5, j + 0.5) in continuous coordinates, which is
+    # what aligned=True at scale 1 assumes; cv2 rotates about pixel centres, hence 47.5.
+    # cv2's positive angle is counter-clockwise on screen, like ours.
+    matrix = cv2.getRotationMatrix2D((47.5, 47.5), angle_deg, 1.0)
+    rotated = cv2.warpAffine(stripes, matrix, (size, size), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REFLECT)
+    kwargs = dict(spatial_scale=1.0, pooled_height=8, max_width=32, sampling_ratio=2)
+    reference, widths = dynamic_roi_pooling(stripes[None, :, :, None], [box], [0], [0.0],
+                                            **kwargs)
+    assert widths.numpy().tolist() == [24]
+    back, _ = dynamic_roi_pooling(rotated[None, :, :, None], [box], [0],
+                                  [math.radians(angle_deg)], **kwargs)
+    wrong, _ = dynamic_roi_pooling(rotated[None, :, :, None], [box], [0],
+                                   [-math.radians(angle_deg)], **kwargs)
+    reference = reference.numpy()[0, :, :24, 0]
+    assert np.abs(back.numpy()[0, :, :24, 0] - reference).max() < 0.08
+    assert np.abs(wrong.numpy()[0, :, :24, 0] - reference).max() > 0.5
+
+
+# --- shapes, graphs, gradients --------------------------------------------------------------
+
+
+def test_empty_rois():
+    features = tf.zeros([2, 8, 8, 3])
+    pooled, widths = dynamic_roi_pooling(features, tf.zeros([0, 4]), tf.zeros([0], tf.int32),
+                                         tf.zeros([0]), pooled_height=8, max_width=16)
+    assert pooled.shape == (0, 8, 16, 3)
+    assert widths.shape == (0,)
+    assert widths.dtype == tf.int32
+
+
+def test_tf_function_with_unknown_num_rois():
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 4], tf.float32),
+                                  tf.TensorSpec([None, 4], tf.float32),
+                                  tf.TensorSpec([None], tf.int32),
+                                  tf.TensorSpec([None], tf.float32)])
+    def pool(features, boxes, box_indices, angles):
+        return dynamic_roi_pooling(features, boxes, box_indices, angles, spatial_scale=0.5,
+                                   pooled_height=3, max_width=9)
+
+    features = RNG.normal(size=(2, 7, 9, 4)).astype(np.float32)
+    concrete = pool.get_concrete_function()
+    assert concrete.structured_outputs[0].shape.as_list() == [None, 3, 9, 4]
+    for num in (0, 1, 5):
+        boxes = _random_boxes(RNG, num, 7, 9, 0.5).astype(np.float32)
+        indices = RNG.integers(0, 2, num).astype(np.int32)
+        angles = RNG.uniform(-1, 1, num).astype(np.float32)
+        pooled, widths = pool(features, boxes, indices, angles)
+        expected, expected_widths = oracle.dynamic_roi_pooling(
+            features, boxes, indices, angles, spatial_scale=0.5, pooled_height=3, max_width=9)
+        assert pooled.shape == (num, 3, 9, 4)
+        np.testing.assert_array_equal(widths.numpy(), expected_widths)
+        np.testing.assert_allclose(pooled.numpy(), expected, atol=1e-5)
+
+
+def test_gradient_check_float64():
+    features = tf.constant(RNG.normal(size=(2, 3, 4, 2)))
+    boxes = tf.constant([[0.5, 0.2, 5.0, 7.0], [-1.0, 1.0, 4.0, 10.0]], tf.float64)
+    indices = tf.constant([0, 1])
+    angles = tf.constant([0.3, -0.5], tf.float64)
+
+    @tf.function  # compute_gradient calls it ~150 times
+    def pool(features):
+        return dynamic_roi_pooling(features, boxes, indices, angles, spatial_scale=0.5,
+                                   pooled_height=2, max_width=3, sampling_ratio=2)[0]
+
+    theoretical, numerical = tf.test.compute_gradient(pool, [features])
+    np.testing.assert_allclose(theoretical[0], numerical[0], atol=1e-7)
+    assert np.abs(theoretical[0]).sum() > 0
+
+
+def test_gradient_flows_to_features_only_and_not_from_padding():
+    features = tf.constant(RNG.normal(size=(1, 8, 12, 3)).astype(np.float32))
+    boxes = tf.constant([[4.0, 4.0, 20.0, 30.0], [0.0, 2.0, 16.0, 50.0]])
+    angles = tf.constant([0.2, 0.0])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([features, boxes, angles])
+        pooled, widths = dynamic_roi_pooling(features, boxes, [0, 0], angles,
+                                             pooled_height=4, max_width=16)
+        padded = tf.range(16)[None, None, :, None] >= widths[:, None, None, None]
+        loss_inside = tf.reduce_sum(tf.where(padded, 0.0, pooled) ** 2)
+        loss_padding = tf.reduce_sum(tf.where(padded, pooled + 1.0, 0.0))
+    assert widths.numpy().tolist() == [7, 12]
+    grad = tape.gradient(loss_inside, features)
+    assert np.abs(grad.numpy()).sum() > 0
+    np.testing.assert_array_equal(tape.gradient(loss_padding, features).numpy(), 0.0)
+    assert tape.gradient(loss_inside, boxes) is None
+    assert tape.gradient(loss_inside, angles) is None
+
+
+# --- arguments ------------------------------------------------------------------------------
+
+FEATURES = tf.zeros([1, 4, 4, 2])
+BOXES = tf.zeros([1, 4])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(pooled_height=0), "pooled_height.*got 0"),
+    (dict(max_width=-3), "max_width.*got -3"),
+    (dict(sampling_ratio=0), "sampling_ratio.*got 0"),
+    (dict(sampling_ratio=1.5), "sampling_ratio.*got 1.5"),
+    (dict(pooled_height=True), "pooled_height.*got True"),
+    (dict(spatial_scale=0.0), "spatial_scale.*got 0.0"),
+    (dict(spatial_scale=-0.25), "spatial_scale.*got -0.25"),
+    (dict(spatial_scale=float("nan")), "spatial_scale.*got nan"),
+    (dict(spatial_scale="0.25"), "spatial_scale.*got '0.25'"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        dynamic_roi_pooling(FEATURES, BOXES, [0], **kwargs)
+
+
+@pytest.mark.parametrize("features, boxes, indices, angles, message", [
+    (tf.zeros([4, 4, 2]), BOXES, [0], None, "features.*rank 4"),
+    (FEATURES, tf.zeros([1, 5]), [0], None, "boxes.*last dimension of 4"),
+    (FEATURES, tf.zeros([4]), [0], None, "boxes.*rank 2"),
+    (FEATURES, BOXES, [[0]], None, "box_indices.*rank 1"),
+    (FEATURES, BOXES, [0], [[0.0]], "angles.*rank 1"),
+    (tf.zeros([1, 4, 4, 2], tf.int32), BOXES, [0], None, "features.*float"),
+])
+def test_bad_inputs(features, boxes, indices, angles, message):
+    with pytest.raises(ValueError, match=message):
+        dynamic_roi_pooling(features, boxes, indices, angles)
+
+
+# --- the layer ------------------------------------------------------------------------------
+
+
+def test_layer_config_round_trip_and_call():
+    kwargs = dict(spatial_scale=0.125, pooled_height=6, max_width=40, sampling_ratio=3,
+                  aligned=False)
+    layer = DynamicRoIPooling(**kwargs, name="recognition_pool")
+    config = layer.get_config()
+    assert {key: config[key] for key in kwargs} == kwargs
+    clone = DynamicRoIPooling.from_config(config)
+    assert clone.get_config() == config
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert isinstance(restored, DynamicRoIPooling) and restored.get_config() == config
+
+    features = RNG.normal(size=(2, 10, 12, 3)).astype(np.float32)
+    boxes = np.array([[8.0, 8.0, 40.0, 90.0], [0.0, 0.0, 30.0, 30.0]], np.float32)
+    angles = np.array([0.1, -0.2], np.float32)
+    # Keras wants tensors (not NumPy arrays) for every positional argument after the first.
+    pooled, widths = clone(tf.constant(features), tf.constant(boxes), tf.constant([1, 0]),
+                           tf.constant(angles))
+    expected, expected_widths = oracle.dynamic_roi_pooling(
+        features, boxes, [1, 0], angles, spatial_scale=0.125, pooled_height=6, max_width=40,
+        sampling_ratio=3, aligned=False)
+    np.testing.assert_array_equal(widths.numpy(), expected_widths)
+    np.testing.assert_allclose(pooled.numpy(), expected, atol=1e-5)
+
+
+def test_layer_in_functional_model_under_mixed_precision():
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        features = keras.Input((16, 16, 4), name="features")
+        boxes = keras.Input((4,), name="boxes")
+        box_indices = keras.Input((), dtype="int32", name="box_indices")
+        layer = DynamicRoIPooling(spatial_scale=0.25, pooled_height=4, max_width=32)
+        half = keras.layers.Conv2D(4, 1, name="conv")(features)  # float16 under the policy
+        pooled, widths = layer(half, boxes, box_indices)
+        model = keras.Model([features, boxes, box_indices], [pooled, widths])
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert tuple(pooled.shape) == (None, 4, 32, 4)
+    out, out_widths = model([tf.ones([1, 16, 16, 4]), tf.constant([[0.0, 1000.1, 16.0, 1018.0]]),
+                             tf.constant([0])])
+    assert out.dtype == tf.float16
+    # float32 box: 4 * 17.9 / 16 + 0.5 = 4.975 -> 4 columns. Had the layer autocast the boxes
+    # to float16, x0 would round to 1000.0 and the width to 5.
+    assert out_widths.numpy().tolist() == [4]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(pooled_height=0), "pooled_height.*got 0"),
+    (dict(spatial_scale=0), "spatial_scale.*got 0"),
+    (dict(aligned="yes"), "aligned.*got 'yes'"),
+])
+def test_layer_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DynamicRoIPooling(**kwargs)
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_converts_to_tflite_builtins_and_onnx(tmp_path):
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    tf2onnx = pytest.importorskip("tf2onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+
+    class Pool(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([2, 12, 16, 3], tf.float32),
+                                      tf.TensorSpec([None, 4], tf.float32),
+                                      tf.TensorSpec([None], tf.int32),
+                                      tf.TensorSpec([None], tf.float32)])
+        def serve(self, features, boxes, box_indices, angles):
+            pooled, widths = dynamic_roi_pooling(features, boxes, box_indices, angles,
+                                                 spatial_scale=0.25, pooled_height=4,
+                                                 max_width=16)
+            return {"pooled": pooled, "widths": widths}
+
+    module = Pool()
+    tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex
+    runner = litert.Interpreter(model_content=converter.convert()).get_signature_runner()
+    onnx_model, _ = tf2onnx.convert.from_function(
+        module.serve, input_signature=module.serve.input_signature, opset=17)
+    session = onnxruntime.InferenceSession(onnx_model.SerializeToString())
+    onnx_inputs = [item.name for item in session.get_inputs()]
+    onnx_outputs = [item.name for item in session.get_outputs()]
+
+    features = RNG.normal(size=(2, 12, 16, 3)).astype(np.float32)
+    for num in (5, 0):
+        boxes = _random_boxes(RNG, num, 12, 16, 0.25).astype(np.float32)
+        inputs = dict(features=features, boxes=boxes,
+                      box_indices=RNG.integers(0, 2, num).astype(np.int32),
+                      angles=RNG.uniform(-1.0, 1.0, num).astype(np.float32))
+        expected = {key: value.numpy() for key, value in module.serve(**inputs).items()}
+        lite = runner(**inputs)
+        onnx = dict(zip(onnx_outputs,
+                        session.run(None, {name: inputs[name] for name in onnx_inputs})))
+        for got in (lite, onnx):
+            assert got["pooled"].shape == (num, 4, 16, 3)
+            np.testing.assert_array_equal(got["widths"], expected["widths"])
+            np.testing.assert_allclose(got["pooled"], expected["pooled"], atol=1e-5)
