@@ -1,9 +1,9 @@
 """Text recognition heads: shapes, lengths, masking, serialization, gradients."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from keras_textnet.layers.bilstm_recognizer import BiLSTMRecognizer
 from keras_textnet.layers.conv_attention_recognizer import (
@@ -13,10 +13,10 @@ from keras_textnet.layers.conv_attention_recognizer import (
 
 HP, WMAX, CHANNELS, CLASSES = 8, 40, 12, 11
 SMALL = {
-    "conv_attention": dict(filters=32, num_blocks=2, num_heads=4, kernel_size=3, dropout=0.1,
-                           downsample=2, collapse_filters=16),
-    "bilstm": dict(units=16, num_layers=2, dropout=0.1, downsample=2, filters=24,
-                   collapse_filters=16),
+    "conv_attention": {"filters": 32, "num_blocks": 2, "num_heads": 4, "kernel_size": 3, "dropout": 0.1,
+                           "downsample": 2, "collapse_filters": 16},
+    "bilstm": {"units": 16, "num_layers": 2, "dropout": 0.1, "downsample": 2, "filters": 24,
+                   "collapse_filters": 16},
 }
 KINDS = sorted(SMALL)
 
@@ -129,11 +129,11 @@ def test_gradients_reach_every_weight(kind):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(filters=30, num_heads=4), "divisible"),
-    (dict(kernel_size=4), "odd"),
-    (dict(dropout=1.0), "dropout"),
-    (dict(downsample=0), "downsample"),
-    (dict(num_classes=1), "num_classes"),
+    ({"filters": 30, "num_heads": 4}, "divisible"),
+    ({"kernel_size": 4}, "odd"),
+    ({"dropout": 1.0}, "dropout"),
+    ({"downsample": 0}, "downsample"),
+    ({"num_classes": 1}, "num_classes"),
 ])
 def test_conv_attention_rejects_bad_arguments(kwargs, match):
     kwargs = {"num_classes": CLASSES, **kwargs}

@@ -44,6 +44,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+import keras_textnet.layers  # noqa: F401  (registers the components for .keras loading)
 from keras_textnet.charset import Charset
 from keras_textnet.ops import anchors as anchor_ops
 from keras_textnet.ops import box_ops

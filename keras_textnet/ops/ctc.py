@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-__all__ = ["ctc_loss", "ctc_greedy_decode", "ctc_required_length"]
+__all__ = ["ctc_greedy_decode", "ctc_loss", "ctc_required_length"]
 
 
 def ctc_required_length(labels, label_lengths):
