@@ -191,6 +191,16 @@ class TextNet(keras.Model):
         self.built = True
         self(tf.zeros((1, 64, 64, 3), tf.uint8), training=False)
 
+    def compile(self, optimizer="adam", **kwargs):
+        """``keras.Model.compile``, with ``jit_compile=False`` unless asked.
+
+        Dynamic pooling has data-dependent shapes, which XLA cannot compile;
+        Keras's default ``"auto"`` would turn XLA on where TF sees a GPU.
+        The losses come from the model itself: no ``loss`` argument is needed.
+        """
+        kwargs.setdefault("jit_compile", False)
+        super().compile(optimizer=optimizer, **kwargs)
+
     @property
     def metrics(self):
         return list(self.loss_trackers.values())
