@@ -304,3 +304,37 @@ def test_worker_processes_do_not_rerun_an_unguarded_script(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          timeout=120).stdout
     assert out.count("script body runs") == 1 and "pages 2" in out
+
+
+def test_synthetic_workers_render_only_a_few_pages_ahead(monkeypatch):
+    """An endless stream read slowly must not queue every future page."""
+    from keras_textnet.data import pipeline
+    from keras_textnet.data.synthetic.generator import SyntheticDocumentGenerator
+
+    submitted = []
+
+    class FakeResult:
+        def __init__(self, value):
+            self.value = value
+
+        def get(self):
+            return self.value
+
+    class FakePool:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def apply_async(self, fn, args):
+            submitted.append(args[0][0])
+            return FakeResult(args[0][0])
+
+    monkeypatch.setattr(pipeline, "spawn_pool", lambda *a, **k: FakePool())
+    source = pipeline.SyntheticSource(SyntheticDocumentGenerator(page_size=(64, 64)),
+                                      count=None, workers=2)
+    stream = source.iterate("lines")
+    first = [next(stream) for _ in range(3)]
+    assert first == [0, 1, 2]
+    assert len(submitted) <= 3 + 2 * 2

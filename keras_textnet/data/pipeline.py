@@ -37,6 +37,7 @@ identical batches.
 
 from __future__ import annotations
 
+import collections
 import math
 import os
 import warnings
@@ -196,9 +197,19 @@ class SyntheticSource:
             for seed, _ in args:
                 yield _page_to_raw(self.generator.generate(seed), target)
             return
+        # At most `ahead` pages in flight: Pool.imap would queue the endless
+        # seed stream at once and keep every rendered page until it is read,
+        # so a pipeline faster than training grows without bound.
+        ahead = 2 * self.workers
         with spawn_pool(self.workers, _synthetic_worker_init,
                         (self.generator.get_config(),)) as pool:
-            yield from pool.imap(_synthetic_worker_page, args, chunksize=1)
+            pending = collections.deque()
+            for job in args:
+                pending.append(pool.apply_async(_synthetic_worker_page, (job,)))
+                if len(pending) >= ahead:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
 
     def dataset(self, target="lines", shard_index=0, num_shards=1) -> tf.data.Dataset:
         def gen():
