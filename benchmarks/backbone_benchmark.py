@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -30,19 +29,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from machine import describe_machine  # noqa: E402  (benchmarks/machine.py)
+
 PRESETS = ("tiny", "mobilenet", "densenet_shallow", "resnet50")
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.machine()}"
 
 
 def _median_seconds(fn, iterations: int) -> tuple[float, float]:
@@ -131,7 +120,7 @@ def main(argv=None) -> int:
         "# Backbone + FeaturePyramid speed",
         "",
         f"Command: `{command.strip()}`  ",
-        f"Machine: {_machine()}; TensorFlow {tf.__version__}, CPU only, no XLA  ",
+        f"Machine: {describe_machine()}; TensorFlow {tf.__version__}, CPU only, no XLA  ",
         (
             "Model: backbone -> FeaturePyramid(min_level=2, max_level=3, channels=128), "
             f"float32, weights from scratch. Median of {args.iterations} calls of a "

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -25,17 +24,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.machine()}"
+from machine import describe_machine  # noqa: E402  (benchmarks/machine.py)
 
 
 def _time_dataset(ds, pages: int, batch_size: int, warmup: int = 2) -> float:
@@ -105,7 +94,7 @@ def main(argv=None) -> int:
         "# Input pipeline throughput",
         "",
         f"Command: `python {' '.join([sys.argv[0]] + (argv or sys.argv[1:]))}`  ",
-        f"Machine: {_machine()}; TensorFlow {tf.__version__}  ",
+        f"Machine: {describe_machine()}; TensorFlow {tf.__version__}  ",
         f"Training size {size[0]}x{size[1]}, batch {args.batch_size}, full training "
         "augmentation (scale jitter, crop selection, photometric); "
         f"{args.pages} pages timed per row after warm-up.",

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from keras_textnet.charset import Charset
-from keras_textnet.data.annotation import AnnotationSet, ImageRecord, Line, Word
+from keras_textnet.data.annotation import AnnotationSet
 from keras_textnet.data.pipeline import make_dataset
 from keras_textnet.models.text_net import DEFAULT_LOSS_WEIGHTS, TextNet
 

@@ -9,6 +9,7 @@ from keras import ops
 
 from keras_textnet.layers.conv_attention_recognizer import (
     HeightCollapse,
+    RecognizerBase,
     _check_positive_int,
     _check_rate,
     column_mask,
@@ -16,7 +17,7 @@ from keras_textnet.layers.conv_attention_recognizer import (
 
 
 @keras.saving.register_keras_serializable(package="keras_textnet")
-class BiLSTMRecognizer(keras.layers.Layer):
+class BiLSTMRecognizer(RecognizerBase):
     """Text recognition head with bidirectional LSTMs (the CRNN-style baseline).
 
     The same :class:`~keras_textnet.layers.conv_attention_recognizer.HeightCollapse`
@@ -105,15 +106,6 @@ class BiLSTMRecognizer(keras.layers.Layer):
                 x = self.drop(x, training=training)
             x = rnn(x, mask=mask, training=training) * keep
         return self.classifier(x), lengths
-
-    def compute_output_shape(self, pooled_shape, widths_shape=None):
-        steps = None if pooled_shape[2] is None else math.ceil(pooled_shape[2] / self.downsample)
-        return (pooled_shape[0], steps, self.num_classes), (pooled_shape[0],)
-
-    def compute_output_spec(self, pooled, widths, training=None):
-        logits_shape, lengths_shape = self.compute_output_shape(pooled.shape)
-        return (keras.KerasTensor(logits_shape, dtype="float32"),
-                keras.KerasTensor(lengths_shape, dtype="int32"))
 
     def get_config(self):
         config = super().get_config()

@@ -123,8 +123,24 @@ class HeightCollapse(keras.layers.Layer):
         return config
 
 
+class RecognizerBase(keras.layers.Layer):
+    """What every recognizer shares: ``(pooled, widths) -> (logits, lengths)`` shapes.
+
+    Subclasses set ``num_classes`` and ``downsample`` (width steps per output step).
+    """
+
+    def compute_output_shape(self, pooled_shape, widths_shape=None):
+        steps = None if pooled_shape[2] is None else math.ceil(pooled_shape[2] / self.downsample)
+        return (pooled_shape[0], steps, self.num_classes), (pooled_shape[0],)
+
+    def compute_output_spec(self, pooled, widths, training=None):
+        logits_shape, lengths_shape = self.compute_output_shape(pooled.shape)
+        return (keras.KerasTensor(logits_shape, dtype="float32"),
+                keras.KerasTensor(lengths_shape, dtype="int32"))
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class ConvAttentionRecognizer(keras.layers.Layer):
+class ConvAttentionRecognizer(RecognizerBase):
     """Text recognition head: conv + masked 1-D self-attention, no recurrence, CTC logits.
 
     1. :class:`HeightCollapse`: 2-D convolutions (BatchNorm, ReLU, max-pooling)
@@ -253,15 +269,6 @@ class ConvAttentionRecognizer(keras.layers.Layer):
             x = (x + self.drop(y, training=training)) * keep
         logits = self.classifier(self.final_norm(x))
         return logits, lengths
-
-    def compute_output_shape(self, pooled_shape, widths_shape=None):
-        steps = None if pooled_shape[2] is None else math.ceil(pooled_shape[2] / self.downsample)
-        return (pooled_shape[0], steps, self.num_classes), (pooled_shape[0],)
-
-    def compute_output_spec(self, pooled, widths, training=None):
-        logits_shape, lengths_shape = self.compute_output_shape(pooled.shape)
-        return (keras.KerasTensor(logits_shape, dtype="float32"),
-                keras.KerasTensor(lengths_shape, dtype="int32"))
 
     def get_config(self):
         config = super().get_config()
