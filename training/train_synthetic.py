@@ -6,8 +6,9 @@ Writes into ``--out``: ``model.keras`` (the latest weights, saved every
 ``--save-every`` steps and at the end, atomically), ``history.csv`` (the
 losses every ``--log-every`` steps, for the learning curve) and
 ``backup/`` (Keras ``BackupAndRestore``: the same command resumes after an
-interruption). Stops after ``--steps`` steps or ``--minutes`` of wall time,
-whichever comes first.
+interruption). At the end the BatchNorm moving statistics are
+re-estimated (``--bn-recalibration-steps``) before the last save. Stops after
+``--steps`` steps or ``--minutes`` of wall time, whichever comes first.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ def main(argv=None) -> int:
     parser.add_argument("--save-every", type=int, default=200)
     parser.add_argument("--log-every", type=int, default=25)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bn-recalibration-steps", type=int, default=50,
+                        help="after training, re-estimate the BatchNorm moving statistics over "
+                             "this many batches (0: skip)")
     args = parser.parse_args(argv)
 
     import keras
@@ -117,6 +121,13 @@ def main(argv=None) -> int:
     model.fit(ds, epochs=max(1, args.steps // args.save_every), steps_per_epoch=args.save_every,
               callbacks=_callbacks(out, args.save_every, args.log_every, args.minutes,
                                    model_path), verbose=2)
+    if args.bn_recalibration_steps > 0:
+        from keras_textnet.models.batch_norm import recalibrate_batch_norm
+
+        recalibrate_batch_norm(model, ds, steps=args.bn_recalibration_steps)
+        tmp = model_path.with_name("model.tmp.keras")
+        model.save(tmp)
+        os.replace(tmp, model_path)
     print(f"saved {model_path}")
     return 0
 
