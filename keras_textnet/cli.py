@@ -330,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", type=int, default=3)
     _add_generator_args(p)
     p.set_defaults(func=cmd_pipeline_preview)
+
+    from keras_textnet.export.cli import add_export_parser  # the `export` subcommand
+    add_export_parser(sub)
     return parser
 
 
