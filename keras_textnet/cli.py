@@ -331,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generator_args(p)
     p.set_defaults(func=cmd_pipeline_preview)
 
+    from keras_textnet.cli_inference import add_inference_parsers  # predict, read, evaluate
+    add_inference_parsers(sub)
     from keras_textnet.export.cli import add_export_parser  # the `export` subcommand
     add_export_parser(sub)
     return parser
@@ -347,19 +349,22 @@ def main(argv=None) -> int:
     from keras_textnet.charset import CharsetError
     from keras_textnet.data.annotation import AnnotationError
 
-    user_errors = (CommandError, AnnotationError, CharsetError, FileNotFoundError)
+    from keras_textnet.image_io import ImageReadError
+
+    user_errors = (CommandError, AnnotationError, CharsetError, FileNotFoundError,
+                   ImageReadError)
     if args.command == "data" and args.data_command == "from-pdf":
         from keras_textnet.data.pdf_dataset import HeldOutPDFError, PDFError, PopplerNotFoundError
         user_errors += (HeldOutPDFError, PDFError, PopplerNotFoundError)
     try:
-        args.func(args)
+        status = args.func(args)
     except user_errors as e:
         print(f"keras-textnet: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("keras-textnet: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return int(status or 0)
 
 
 if __name__ == "__main__":

@@ -685,6 +685,42 @@ def _base_name(name: str) -> str:
 # Scoring a set
 # ---------------------------------------------------------------------------
 
+def with_box_key(gt: AnnotationSet, key: str) -> AnnotationSet:
+    """A copy of ``gt`` whose words and lines take their box from field ``key``.
+
+    For scoring against another box convention kept in the annotation file
+    (e.g. the PDF text layer's own boxes, ``"pdf_box"``, beside the ink-tight
+    ``box``). Ignored items without the field keep their box.
+
+    Raises:
+        AnnotationError: a non-ignored word or line lacks the field, or its
+            value is not four finite numbers with ``x0 < x1``, ``y0 < y1``.
+    """
+    import dataclasses
+
+    def swap(item, rec, kind, index):
+        value = item.extra.get(key)
+        if value is None:
+            if item.ignore:
+                return item
+            raise AnnotationError(f"{rec.file}: {kind} {index} ({item.text!r}) has no {key!r} "
+                                  f"field (--gt-box-key {key})")
+        if (not isinstance(value, (list, tuple)) or len(value) != 4
+                or not all(_is_number(v) and math.isfinite(v) for v in value)
+                or not (value[0] < value[2] and value[1] < value[3])):
+            raise AnnotationError(f"{rec.file}: {kind} {index}: {key!r} must be "
+                                  f"[x0, y0, x1, y1] with x0 < x1 and y0 < y1; got {value!r}")
+        extra = {k: v for k, v in item.extra.items() if k != key}
+        return dataclasses.replace(item, box=tuple(float(v) for v in value), extra=extra)
+
+    images = []
+    for rec in gt.images:
+        images.append(dataclasses.replace(
+            rec, words=[swap(w, rec, "word", i) for i, w in enumerate(rec.words)],
+            lines=[swap(ln, rec, "line", i) for i, ln in enumerate(rec.lines)]))
+    return dataclasses.replace(gt, images=images)
+
+
 def evaluate(gt: AnnotationSet | Sequence[ImageRecord] | str | os.PathLike,
              predictions: AnnotationSet | Mapping | Sequence[ImageRecord] | str | os.PathLike,
              iou_threshold: float = 0.5, level: str = "words",
