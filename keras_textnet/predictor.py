@@ -125,50 +125,66 @@ class TextNetPredictor:
     # ------------------------------------------------------------------
     def decode_outputs(self, out: dict, index: int, scale, image_size, file: str) -> dict:
         """Turns row ``index`` of the model's output tensors into JSON words and lines."""
-        from keras_textnet.evaluation.line_words import split_line_into_words
+        return decode_outputs(out, index, scale, image_size, file, self.charset,
+                              min_score=self.min_score)
 
-        sy, sx = scale
-        height, width = image_size
-        lines, words = [], []
-        count = int(out["count"][index])
-        for d in range(count):
-            score = float(out["scores"][index, d])
-            if score < self.min_score:
+
+def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
+                   min_score: float = 0.0) -> dict:
+    """Row ``index`` of a TextNet's output tensors as prediction-JSON words and lines.
+
+    Works on any runtime's outputs (Keras, SavedModel, TFLite, ONNX): ``out`` maps
+    the output names (``boxes``, ``scores``, ``angles``, ``count``, ``char_ids``,
+    ``lengths``, ``positions``, ``num_steps``, ``text_scores``) to NumPy arrays.
+    ``scale`` is ``(sy, sx)``, model-input pixels per image pixel; ``image_size``
+    the image's ``(height, width)``; ``charset`` the model's
+    :class:`~keras_textnet.charset.Charset`. Lines scored below ``min_score``,
+    empty or under a pixel wide are dropped.
+    """
+    from keras_textnet.evaluation.line_words import split_line_into_words
+
+    sy, sx = scale
+    height, width = image_size
+    lines, words = [], []
+    count = int(out["count"][index])
+    for d in range(count):
+        score = float(out["scores"][index, d])
+        if score < min_score:
+            continue
+        n = int(out["lengths"][index, d])
+        text = charset.decode(out["char_ids"][index, d, :n])
+        if not text.strip():
+            continue
+        y0, x0, y1, x1 = (float(v) for v in out["boxes"][index, d])
+        bounds = [x0 / sx, y0 / sy, x1 / sx, y1 / sy]
+        bounds = [min(max(bounds[0], 0.0), width), min(max(bounds[1], 0.0), height),
+                  min(max(bounds[2], 0.0), width), min(max(bounds[3], 0.0), height)]
+        if bounds[2] - bounds[0] < 1 or bounds[3] - bounds[1] < 1:
+            continue
+        angle = float(out["angles"][index, d])
+        rect = _rotated_rect(bounds, angle)
+        line_id = len(lines)
+        line = {"box": [round(v, 1) for v in bounds], "text": text,
+                "score": round(score, 4), "angle": round(math.degrees(angle), 2),
+                "text_score": round(float(out["text_scores"][index, d]), 4)}
+        lines.append(line)
+        positions = out["positions"][index, d, :n].astype(int)
+        steps = max(int(out["num_steps"][index, d]), 1)
+        positions = np.clip(positions, 0, steps - 1)
+        for word_text, box, quad in split_line_into_words(
+                text, positions, steps, rect, angle_degrees=math.degrees(angle)):
+            wx0, wy0, wx1, wy1 = (float(v) for v in box)
+            wx0, wy0 = max(wx0, 0.0), max(wy0, 0.0)
+            wx1, wy1 = min(wx1, width), min(wy1, height)
+            if wx1 - wx0 < 1 or wy1 - wy0 < 1:
                 continue
-            n = int(out["lengths"][index, d])
-            text = self.charset.decode(out["char_ids"][index, d, :n])
-            if not text.strip():
-                continue
-            y0, x0, y1, x1 = (float(v) for v in out["boxes"][index, d])
-            bounds = [x0 / sx, y0 / sy, x1 / sx, y1 / sy]
-            bounds = [min(max(bounds[0], 0.0), width), min(max(bounds[1], 0.0), height),
-                      min(max(bounds[2], 0.0), width), min(max(bounds[3], 0.0), height)]
-            if bounds[2] - bounds[0] < 1 or bounds[3] - bounds[1] < 1:
-                continue
-            angle = float(out["angles"][index, d])
-            rect = _rotated_rect(bounds, angle)
-            line_id = len(lines)
-            line = {"box": [round(v, 1) for v in bounds], "text": text,
-                    "score": round(score, 4), "angle": round(math.degrees(angle), 2),
-                    "text_score": round(float(out["text_scores"][index, d]), 4)}
-            lines.append(line)
-            positions = out["positions"][index, d, :n].astype(int)
-            steps = max(int(out["num_steps"][index, d]), 1)
-            positions = np.clip(positions, 0, steps - 1)
-            for word_text, box, quad in split_line_into_words(
-                    text, positions, steps, rect, angle_degrees=math.degrees(angle)):
-                wx0, wy0, wx1, wy1 = (float(v) for v in box)
-                wx0, wy0 = max(wx0, 0.0), max(wy0, 0.0)
-                wx1, wy1 = min(wx1, width), min(wy1, height)
-                if wx1 - wx0 < 1 or wy1 - wy0 < 1:
-                    continue
-                word = {"box": [round(wx0, 1), round(wy0, 1), round(wx1, 1), round(wy1, 1)],
-                        "text": word_text, "score": round(score, 4), "line": line_id}
-                if quad is not None and abs(angle) > 1e-3:
-                    word["quad"] = [[round(float(x), 1), round(float(y), 1)] for x, y in quad]
-                words.append(word)
-        return {"file": file, "width": int(width), "height": int(height), "words": words,
-                "lines": lines}
+            word = {"box": [round(wx0, 1), round(wy0, 1), round(wx1, 1), round(wy1, 1)],
+                    "text": word_text, "score": round(score, 4), "line": line_id}
+            if quad is not None and abs(angle) > 1e-3:
+                word["quad"] = [[round(float(x), 1), round(float(y), 1)] for x, y in quad]
+            words.append(word)
+    return {"file": file, "width": int(width), "height": int(height), "words": words,
+            "lines": lines}
 
 
 def _rotated_rect(bounds, angle: float):
@@ -181,4 +197,4 @@ def _rotated_rect(bounds, angle: float):
     return (float(x0), float(y0), float(x1), float(y1))
 
 
-__all__ = ["TextNetPredictor"]
+__all__ = ["TextNetPredictor", "decode_outputs"]
