@@ -318,6 +318,8 @@ def main(argv=None) -> int:
     parser.add_argument("--backend", choices=["cuda", "cpu"], default="cuda")
     parser.add_argument("--out", default=os.environ.get("OUT", "custom_ops/build/gpu_check"))
     parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--small-only", action="store_true",
+                        help="only the small cases (e.g. under compute-sanitizer)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -331,6 +333,9 @@ def main(argv=None) -> int:
         results["reference_vs_oracle"] = check_reference(log)
         results["small_cases"] = check_small_cases(kernels, args.backend, log)
         check_special_boxes(kernels, args.backend, log)
+        if args.small_only:
+            (out / "results.json").write_text(json.dumps(results, indent=1, default=float))
+            return 0
         realistic, case, widths = check_realistic(
             kernels, None if args.backend == "cpu" else cpu_kernels, args.backend, log)
         results["realistic"] = realistic
