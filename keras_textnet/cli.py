@@ -335,6 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_inference_parsers(sub)
     from keras_textnet.export.cli import add_export_parser  # the `export` subcommand
     add_export_parser(sub)
+    from keras_textnet.training.cli import add_train_parser  # the `train` subcommand
+    add_train_parser(sub)
     return parser
 
 
