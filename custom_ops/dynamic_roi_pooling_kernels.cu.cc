@@ -8,10 +8,10 @@ namespace keras_textnet {
 #define KTN_INSTANTIATE(T)                                                                 \
   template cudaError_t LaunchDynamicRoiPoolingForward<T>(                                  \
       const T*, const T*, const int32_t*, const T*, const DynamicRoiPoolingParams&, T*,   \
-      int32_t*, cudaStream_t);                                                             \
+      int32_t*, cudaStream_t, const DynamicRoiPoolingKernelOptions&);                      \
   template cudaError_t LaunchDynamicRoiPoolingBackward<T>(                                 \
       const T*, const T*, const int32_t*, const T*, const DynamicRoiPoolingParams&, T*,   \
-      cudaStream_t);
+      cudaStream_t, const DynamicRoiPoolingKernelOptions&);
 
 KTN_INSTANTIATE(float)
 KTN_INSTANTIATE(double)

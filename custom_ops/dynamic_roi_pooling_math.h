@@ -102,9 +102,15 @@ struct BoxFrame {
   // Feature-map coordinates (y, x) of sub-bin (iy, ix) of bin (row, col).
   KTN_HOST_DEVICE void SamplePoint(int row, int col, int iy, int ix,
                                    const DynamicRoiPoolingParams& p, T* y, T* x) const {
+#if defined(__CUDA_ARCH__)
+    // On the GPU in T, without a double division (for small s the same value).
+    const T sub_y = (static_cast<T>(iy) + T(0.5)) / static_cast<T>(p.sampling_ratio);
+    const T sub_x = (static_cast<T>(ix) + T(0.5)) / static_cast<T>(p.sampling_ratio);
+#else
     // (i + 0.5) / s is a Python float rounded to T in the pure-TF implementation.
     const T sub_y = static_cast<T>((iy + 0.5) / p.sampling_ratio);
     const T sub_x = static_cast<T>((ix + 0.5) / p.sampling_ratio);
+#endif
     const T v = start_v + (static_cast<T>(row) + sub_y) * bin_h;
     const T u = start_u + (static_cast<T>(col) + sub_x) * bin_w;
     const T xx = cx + u * cos_a + v * sin_a;

@@ -6,7 +6,10 @@
 //
 // Every function takes host arrays, returns 0 on success and -1 on failure
 // (ktn_last_error() says why). `dtype` is 4 (float32) or 8 (float64); `sizes` holds
-// (batch, height, width, channels, num_rois).
+// (batch, height, width, channels, num_rois); `options` is a bit set of
+// DynamicRoiPoolingKernelOptions (the CPU loops ignore it): 1 merge_taps_backward,
+// 2 vector_atomics, 4 forward_work_per_block 2048 (else 512), 8 merge_taps_forward,
+// 16 backward_work_per_block 2048 (else 512).
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +28,22 @@
 using keras_textnet::DynamicRoiPoolingParams;
 
 namespace {
+
+#ifdef KTN_CHECK_CPU
+struct Options {};
+Options MakeOptions(int) { return {}; }
+#else
+using Options = keras_textnet::DynamicRoiPoolingKernelOptions;
+Options MakeOptions(int bits) {
+  Options options;
+  options.merge_taps_backward = (bits & 1) != 0;
+  options.vector_atomics = (bits & 2) != 0;
+  options.forward_work_per_block = (bits & 4) != 0 ? 2048 : 512;
+  options.merge_taps_forward = (bits & 8) != 0;
+  options.backward_work_per_block = (bits & 16) != 0 ? 2048 : 512;
+  return options;
+}
+#endif
 
 std::string g_error;
 
@@ -58,8 +77,8 @@ int64_t PooledCount(const DynamicRoiPoolingParams& p) { return p.num_cells() * p
 
 template <typename T>
 int Forward(const void* features, const void* boxes, const int32_t* box_indices,
-            const void* angles, const DynamicRoiPoolingParams& p, void* pooled,
-            int32_t* widths) {
+            const void* angles, const DynamicRoiPoolingParams& p, const Options& options,
+            void* pooled, int32_t* widths) {
   keras_textnet::DynamicWidthsCpu(static_cast<const T*>(boxes), p, widths);
   keras_textnet::PoolRowsCpu(static_cast<const T*>(features), static_cast<const T*>(boxes),
                              box_indices, static_cast<const T*>(angles), p, 0,
@@ -69,7 +88,8 @@ int Forward(const void* features, const void* boxes, const int32_t* box_indices,
 
 template <typename T>
 int Backward(const void* grad_pooled, const void* boxes, const int32_t* box_indices,
-             const void* angles, const DynamicRoiPoolingParams& p, void* grad_features) {
+             const void* angles, const DynamicRoiPoolingParams& p, const Options& options,
+             void* grad_features) {
   memset(grad_features, 0, FeatureCount(p) * sizeof(T));
   const auto rois = keras_textnet::RoisByImage(box_indices, p);
   for (int64_t b = 0; b < p.batch; ++b) {
@@ -88,17 +108,17 @@ double Millis(std::chrono::steady_clock::time_point start) {
 
 template <typename T>
 int Time(const void* features, const void* boxes, const int32_t* box_indices,
-         const void* angles, const DynamicRoiPoolingParams& p, int copies, int warmup, int reps,
-         float* forward_ms, float* backward_ms) {
+         const void* angles, const DynamicRoiPoolingParams& p, const Options& options,
+         int copies, int warmup, int reps, float* forward_ms, float* backward_ms) {
   std::vector<T> pooled(PooledCount(p)), grad(FeatureCount(p));
   std::vector<int32_t> widths(p.num_rois);
   (void)copies;
   for (int i = 0; i < warmup + reps; ++i) {
     auto start = std::chrono::steady_clock::now();
-    Forward<T>(features, boxes, box_indices, angles, p, pooled.data(), widths.data());
+    Forward<T>(features, boxes, box_indices, angles, p, options, pooled.data(), widths.data());
     if (i >= warmup) forward_ms[i - warmup] = static_cast<float>(Millis(start));
     start = std::chrono::steady_clock::now();
-    Backward<T>(pooled.data(), boxes, box_indices, angles, p, grad.data());
+    Backward<T>(pooled.data(), boxes, box_indices, angles, p, options, grad.data());
     if (i >= warmup) backward_ms[i - warmup] = static_cast<float>(Millis(start));
   }
   return 0;
@@ -150,8 +170,8 @@ int Upload(DeviceBuffer* buffer, const void* host, size_t bytes) {
 
 template <typename T>
 int Forward(const void* features, const void* boxes, const int32_t* box_indices,
-            const void* angles, const DynamicRoiPoolingParams& p, void* pooled,
-            int32_t* widths) {
+            const void* angles, const DynamicRoiPoolingParams& p, const Options& options,
+            void* pooled, int32_t* widths) {
   DeviceBuffer d_features, d_boxes, d_indices, d_angles, d_pooled, d_widths;
   const size_t pooled_bytes = PooledCount(p) * sizeof(T);
   if (Upload(&d_features, features, FeatureCount(p) * sizeof(T)) ||
@@ -168,7 +188,7 @@ int Forward(const void* features, const void* boxes, const int32_t* box_indices,
   KTN_CUDA(keras_textnet::LaunchDynamicRoiPoolingForward<T>(
       static_cast<const T*>(d_features.ptr), static_cast<const T*>(d_boxes.ptr),
       static_cast<const int32_t*>(d_indices.ptr), static_cast<const T*>(d_angles.ptr), p,
-      static_cast<T*>(d_pooled.ptr), static_cast<int32_t*>(d_widths.ptr), 0));
+      static_cast<T*>(d_pooled.ptr), static_cast<int32_t*>(d_widths.ptr), 0, options));
   KTN_CUDA(cudaDeviceSynchronize());
   if (pooled_bytes > 0) KTN_CUDA(cudaMemcpy(pooled, d_pooled.ptr, pooled_bytes, cudaMemcpyDeviceToHost));
   if (p.num_rois > 0) {
@@ -180,7 +200,8 @@ int Forward(const void* features, const void* boxes, const int32_t* box_indices,
 
 template <typename T>
 int Backward(const void* grad_pooled, const void* boxes, const int32_t* box_indices,
-             const void* angles, const DynamicRoiPoolingParams& p, void* grad_features) {
+             const void* angles, const DynamicRoiPoolingParams& p, const Options& options,
+             void* grad_features) {
   DeviceBuffer d_grad, d_boxes, d_indices, d_angles, d_out;
   const size_t out_bytes = FeatureCount(p) * sizeof(T);
   if (Upload(&d_grad, grad_pooled, PooledCount(p) * sizeof(T)) ||
@@ -193,7 +214,7 @@ int Backward(const void* grad_pooled, const void* boxes, const int32_t* box_indi
   KTN_CUDA(keras_textnet::LaunchDynamicRoiPoolingBackward<T>(
       static_cast<const T*>(d_grad.ptr), static_cast<const T*>(d_boxes.ptr),
       static_cast<const int32_t*>(d_indices.ptr), static_cast<const T*>(d_angles.ptr), p,
-      static_cast<T*>(d_out.ptr), 0));
+      static_cast<T*>(d_out.ptr), 0, options));
   KTN_CUDA(cudaDeviceSynchronize());
   if (out_bytes > 0) KTN_CUDA(cudaMemcpy(grad_features, d_out.ptr, out_bytes, cudaMemcpyDeviceToHost));
   return 0;
@@ -205,8 +226,8 @@ int Backward(const void* grad_pooled, const void* boxes, const int32_t* box_indi
 // find their inputs in L2.
 template <typename T>
 int Time(const void* features, const void* boxes, const int32_t* box_indices,
-         const void* angles, const DynamicRoiPoolingParams& p, int copies, int warmup, int reps,
-         float* forward_ms, float* backward_ms) {
+         const void* angles, const DynamicRoiPoolingParams& p, const Options& options,
+         int copies, int warmup, int reps, float* forward_ms, float* backward_ms) {
   copies = std::max(copies, 1);
   std::vector<DeviceBuffer> d_features(copies), d_pooled(copies), d_grad(copies);
   DeviceBuffer d_boxes, d_indices, d_angles, d_widths;
@@ -234,13 +255,13 @@ int Time(const void* features, const void* boxes, const int32_t* box_indices,
     KTN_CUDA(keras_textnet::LaunchDynamicRoiPoolingForward<T>(
         static_cast<const T*>(d_features[k].ptr), static_cast<const T*>(d_boxes.ptr),
         static_cast<const int32_t*>(d_indices.ptr), static_cast<const T*>(d_angles.ptr), p,
-        static_cast<T*>(d_pooled[k].ptr), static_cast<int32_t*>(d_widths.ptr), 0));
+        static_cast<T*>(d_pooled[k].ptr), static_cast<int32_t*>(d_widths.ptr), 0, options));
     KTN_CUDA(cudaEventRecord(middle, 0));
     // The forward output (random, zero-padded) serves as the incoming gradient.
     KTN_CUDA(keras_textnet::LaunchDynamicRoiPoolingBackward<T>(
         static_cast<const T*>(d_pooled[(k + 1) % copies].ptr), static_cast<const T*>(d_boxes.ptr),
         static_cast<const int32_t*>(d_indices.ptr), static_cast<const T*>(d_angles.ptr), p,
-        static_cast<T*>(d_grad[k].ptr), 0));
+        static_cast<T*>(d_grad[k].ptr), 0, options));
     KTN_CUDA(cudaEventRecord(stop, 0));
     KTN_CUDA(cudaEventSynchronize(stop));
     if (i >= warmup) {
@@ -303,41 +324,45 @@ int ktn_describe(char* buffer, int length) { return Describe(buffer, length); }
 
 int ktn_forward(int dtype, const void* features, const void* boxes, const int32_t* box_indices,
                 const void* angles, const int64_t* sizes, float spatial_scale, int pooled_height,
-                int max_width, int sampling_ratio, int aligned, void* pooled, int32_t* widths) {
+                int max_width, int sampling_ratio, int aligned, int options, void* pooled,
+                int32_t* widths) {
   const DynamicRoiPoolingParams p =
       MakeParams(sizes, spatial_scale, pooled_height, max_width, sampling_ratio, aligned);
-  if (dtype == 4) return Forward<float>(features, boxes, box_indices, angles, p, pooled, widths);
-  if (dtype == 8) return Forward<double>(features, boxes, box_indices, angles, p, pooled, widths);
+  const Options o = MakeOptions(options);
+  if (dtype == 4) return Forward<float>(features, boxes, box_indices, angles, p, o, pooled, widths);
+  if (dtype == 8) return Forward<double>(features, boxes, box_indices, angles, p, o, pooled, widths);
   return Fail("dtype must be 4 or 8");
 }
 
 int ktn_backward(int dtype, const void* grad_pooled, const void* boxes,
                  const int32_t* box_indices, const void* angles, const int64_t* sizes,
                  float spatial_scale, int pooled_height, int max_width, int sampling_ratio,
-                 int aligned, void* grad_features) {
+                 int aligned, int options, void* grad_features) {
   const DynamicRoiPoolingParams p =
       MakeParams(sizes, spatial_scale, pooled_height, max_width, sampling_ratio, aligned);
+  const Options o = MakeOptions(options);
   if (dtype == 4) {
-    return Backward<float>(grad_pooled, boxes, box_indices, angles, p, grad_features);
+    return Backward<float>(grad_pooled, boxes, box_indices, angles, p, o, grad_features);
   }
   if (dtype == 8) {
-    return Backward<double>(grad_pooled, boxes, box_indices, angles, p, grad_features);
+    return Backward<double>(grad_pooled, boxes, box_indices, angles, p, o, grad_features);
   }
   return Fail("dtype must be 4 or 8");
 }
 
 int ktn_time(int dtype, const void* features, const void* boxes, const int32_t* box_indices,
              const void* angles, const int64_t* sizes, float spatial_scale, int pooled_height,
-             int max_width, int sampling_ratio, int aligned, int copies, int warmup, int reps,
-             float* forward_ms, float* backward_ms) {
+             int max_width, int sampling_ratio, int aligned, int options, int copies,
+             int warmup, int reps, float* forward_ms, float* backward_ms) {
   const DynamicRoiPoolingParams p =
       MakeParams(sizes, spatial_scale, pooled_height, max_width, sampling_ratio, aligned);
+  const Options o = MakeOptions(options);
   if (dtype == 4) {
-    return Time<float>(features, boxes, box_indices, angles, p, copies, warmup, reps,
+    return Time<float>(features, boxes, box_indices, angles, p, o, copies, warmup, reps,
                        forward_ms, backward_ms);
   }
   if (dtype == 8) {
-    return Time<double>(features, boxes, box_indices, angles, p, copies, warmup, reps,
+    return Time<double>(features, boxes, box_indices, angles, p, o, copies, warmup, reps,
                         forward_ms, backward_ms);
   }
   return Fail("dtype must be 4 or 8");

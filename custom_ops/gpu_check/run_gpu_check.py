@@ -46,6 +46,14 @@ import pooling_cases  # noqa: E402
 import reference  # noqa: E402
 
 ATTRIBUTES = ("spatial_scale", "pooled_height", "max_width", "sampling_ratio", "aligned")
+# DynamicRoiPoolingKernelOptions as bits (pooling_check_api.cu): 1 merge backward taps,
+# 2 float4 atomics, 4 forward 2048 pairs per block, 8 merge forward taps, 16 backward 2048
+# pairs per block. The last variant is the launchers' default.
+VARIANTS = {"plain (no merge, scalar atomics, 512 per block)": 0,
+            "merge fwd + bwd, float4 atomics": 11,
+            "fwd 2048/block; bwd merge, float4 atomics, 2048/block": 23,
+            "fwd 2048/block; bwd merge, float4 atomics (default)": 7}
+DEFAULT_OPTIONS = 7
 
 
 def _log(line, stream):
@@ -85,11 +93,12 @@ class Kernels:
         ptr, i32, i64, f32 = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64, ctypes.c_float
         lib.ktn_last_error.restype = ctypes.c_char_p
         lib.ktn_describe.argtypes = [ctypes.c_char_p, i32]
-        lib.ktn_forward.argtypes = [i32, ptr, ptr, ptr, ptr, ptr, f32, i32, i32, i32, i32, ptr,
-                                    ptr]
-        lib.ktn_backward.argtypes = [i32, ptr, ptr, ptr, ptr, ptr, f32, i32, i32, i32, i32, ptr]
+        lib.ktn_forward.argtypes = [i32, ptr, ptr, ptr, ptr, ptr, f32, i32, i32, i32, i32, i32,
+                                    ptr, ptr]
+        lib.ktn_backward.argtypes = [i32, ptr, ptr, ptr, ptr, ptr, f32, i32, i32, i32, i32, i32,
+                                     ptr]
         lib.ktn_time.argtypes = [i32, ptr, ptr, ptr, ptr, ptr, f32, i32, i32, i32, i32, i32, i32,
-                                 i32, ptr, ptr]
+                                 i32, i32, ptr, ptr]
         lib.ktn_copy_bandwidth.argtypes = [i64, i32, ptr]
         self.lib = lib
 
@@ -114,31 +123,32 @@ class Kernels:
                  int(case["max_width"]), int(case["sampling_ratio"]), int(bool(case["aligned"])))
         return dtype, arrays, sizes, attrs
 
-    def forward(self, case):
+    def forward(self, case, options=DEFAULT_OPTIONS):
         dtype, arrays, sizes, attrs = self._inputs(case)
         batch, height, width, channels, num = (int(v) for v in sizes)
         pooled = np.empty((num, attrs[1], attrs[2], channels), dtype)
         widths = np.empty(num, np.int32)
         self._check(self.lib.ktn_forward(dtype.itemsize, *(a.ctypes.data for a in arrays),
-                                         sizes.ctypes.data, *attrs, pooled.ctypes.data,
-                                         widths.ctypes.data))
+                                         sizes.ctypes.data, *attrs, options,
+                                         pooled.ctypes.data, widths.ctypes.data))
         return pooled, widths
 
-    def backward(self, grad_pooled, case):
+    def backward(self, grad_pooled, case, options=DEFAULT_OPTIONS):
         dtype, arrays, sizes, attrs = self._inputs(case)
         grad_pooled = np.ascontiguousarray(grad_pooled, dtype)
         grad = np.empty(arrays[0].shape, dtype)
         self._check(self.lib.ktn_backward(dtype.itemsize, grad_pooled.ctypes.data,
                                           *(a.ctypes.data for a in arrays[1:]),
-                                          sizes.ctypes.data, *attrs, grad.ctypes.data))
+                                          sizes.ctypes.data, *attrs, options,
+                                          grad.ctypes.data))
         return grad
 
-    def time(self, case, copies, warmup, reps):
+    def time(self, case, copies, warmup, reps, options=DEFAULT_OPTIONS):
         dtype, arrays, sizes, attrs = self._inputs(case)
         forward_ms = np.zeros(reps, np.float32)
         backward_ms = np.zeros(reps, np.float32)
         self._check(self.lib.ktn_time(dtype.itemsize, *(a.ctypes.data for a in arrays),
-                                      sizes.ctypes.data, *attrs, copies, warmup, reps,
+                                      sizes.ctypes.data, *attrs, options, copies, warmup, reps,
                                       forward_ms.ctypes.data, backward_ms.ctypes.data))
         return forward_ms, backward_ms
 
@@ -179,7 +189,7 @@ def check_reference(log):
     return worst
 
 
-def check_small_cases(kernels, backend, log):
+def check_small_cases(kernels, backend, log, options=DEFAULT_OPTIONS):
     """Forward and backward of every edge case, float32 and float64, against the references."""
     import pooling_oracle as oracle
 
@@ -191,13 +201,13 @@ def check_small_cases(kernels, backend, log):
                 case = pooling_cases.edge_case(shape, seed=1000 * k + seed, dtype=dtype)
                 args = (case["features"], case["boxes"], case["box_indices"], case["angles"])
                 expected, expected_widths = oracle.dynamic_roi_pooling(*args, **_attrs(case))
-                pooled, widths = kernels.forward(case)
+                pooled, widths = kernels.forward(case, options)
                 assert not np.isnan(pooled).any(), f"unwritten output in {shape}"
                 assert np.array_equal(widths, expected_widths), (shape, widths, expected_widths)
                 forward_err = _errors(pooled, expected)
                 rng = np.random.default_rng(seed)
                 grad_out = rng.standard_normal(pooled.shape).astype(dtype)
-                grad = kernels.backward(grad_out, case)
+                grad = kernels.backward(grad_out, case, options)
                 expected_grad = reference.adjoint(grad_out, case["features"].shape, *args[1:],
                                                   **_attrs(case))
                 backward_err = _errors(grad, expected_grad)
@@ -209,8 +219,8 @@ def check_small_cases(kernels, backend, log):
     for dtype in (np.float32, np.float64):
         name = np.dtype(dtype).name
         w = worst[name]
-        _log(f"{backend} small cases {name}: forward max abs {w[0]:.2e} rel {w[1]:.2e}; "
-             f"backward max abs {w[2]:.2e} rel {w[3]:.2e} "
+        _log(f"{backend} small cases {name} (options {options}): forward max abs {w[0]:.2e} "
+             f"rel {w[1]:.2e}; backward max abs {w[2]:.2e} rel {w[3]:.2e} "
              f"({sum(r[0] == name for r in rows)} cases)", log)
         max_abs, max_rel = limits[dtype]
         assert w[0] <= max_abs and w[1] <= max_rel, (name, "forward", w)
@@ -245,50 +255,53 @@ def check_special_boxes(kernels, backend, log):
     _log(f"{backend} special boxes: {message}: OK", log)
 
 
-def check_realistic(kernels, cpu_kernels, backend, log):
-    """The realistic case against the float64 reference (and the CPU loops)."""
+def check_realistic(kernels, cpu_kernels, variants, log):
+    """The realistic case, for each variant, against the float64 reference and the CPU loops."""
     case = pooling_cases.realistic_case(seed=0)
     args = (case["features"], case["boxes"], case["box_indices"], case["angles"])
     start = time.perf_counter()
     expected, expected_widths = reference.forward(*args, **_attrs(case))
-    pooled, widths = kernels.forward(case)
-    assert not np.isnan(pooled).any(), "unwritten output"
-    assert np.array_equal(widths, expected_widths)
-    forward_err = _errors(pooled, expected)
     rng = np.random.default_rng(1)
-    grad_out = rng.standard_normal(pooled.shape).astype(np.float32)
-    grad = kernels.backward(grad_out, case)
+    grad_out = rng.standard_normal(expected.shape).astype(np.float32)
     expected_grad = reference.adjoint(grad_out, case["features"].shape, *args[1:],
                                       **_attrs(case))
-    backward_err = _errors(grad, expected_grad)
-    result = dict(forward_max_abs=forward_err[0], forward_rel_l2=forward_err[1],
-                  backward_max_abs=backward_err[0], backward_rel_l2=backward_err[1],
-                  mean_width=float(widths.mean()),
-                  widths_at_max=int((widths == case["max_width"]).sum()),
-                  widths_at_one=int((widths == 1).sum()))
-    _log(f"{backend} realistic vs float64 reference: forward max abs {forward_err[0]:.2e} "
-         f"rel {forward_err[1]:.2e}; backward max abs {backward_err[0]:.2e} "
-         f"rel {backward_err[1]:.2e} (checked in {time.perf_counter() - start:.0f} s)", log)
+    _log(f"float64 reference of the realistic case in {time.perf_counter() - start:.0f} s", log)
+    cpu = None
     if cpu_kernels is not None:
-        cpu_pooled, _ = cpu_kernels.forward(case)
-        cpu_grad = cpu_kernels.backward(grad_out, case)
-        result["vs_cpu_forward_max_abs"] = _errors(pooled, cpu_pooled.astype(np.float64))[0]
-        result["vs_cpu_backward_max_abs"] = _errors(grad, cpu_grad.astype(np.float64))[0]
-        _log(f"{backend} realistic vs CPU loops (float32): forward max abs "
-             f"{result['vs_cpu_forward_max_abs']:.2e}, backward max abs "
-             f"{result['vs_cpu_backward_max_abs']:.2e}", log)
-    # float32 coordinates of a 1024 px page are good to ~3e-5 feature pixels: against float64
-    # coordinates, float32 implementations (the pure-TF one too) differ by ~1e-5 relative.
-    assert forward_err[1] < 1e-4 and backward_err[1] < 1e-4, result
-    return result, case, widths
+        cpu = (cpu_kernels.forward(case)[0], cpu_kernels.backward(grad_out, case))
+    results = {}
+    for name, options in variants.items():
+        pooled, widths = kernels.forward(case, options)
+        assert not np.isnan(pooled).any(), "unwritten output"
+        assert np.array_equal(widths, expected_widths)
+        grad = kernels.backward(grad_out, case, options)
+        forward_err, backward_err = _errors(pooled, expected), _errors(grad, expected_grad)
+        result = dict(forward_max_abs=forward_err[0], forward_rel_l2=forward_err[1],
+                      backward_max_abs=backward_err[0], backward_rel_l2=backward_err[1],
+                      mean_width=float(widths.mean()),
+                      widths_at_max=int((widths == case["max_width"]).sum()),
+                      widths_at_one=int((widths == 1).sum()))
+        line = (f"realistic, {name}: vs float64 forward max abs {forward_err[0]:.2e} "
+                f"rel {forward_err[1]:.2e}, backward max abs {backward_err[0]:.2e} "
+                f"rel {backward_err[1]:.2e}")
+        if cpu is not None:
+            result["vs_cpu_forward_max_abs"] = _errors(pooled, cpu[0].astype(np.float64))[0]
+            result["vs_cpu_backward_max_abs"] = _errors(grad, cpu[1].astype(np.float64))[0]
+            line += (f"; vs CPU loops (float32) forward {result['vs_cpu_forward_max_abs']:.2e}, "
+                     f"backward {result['vs_cpu_backward_max_abs']:.2e}")
+        _log(line, log)
+        # float32 coordinates of a 1024 px page are good to ~3e-5 feature pixels: against
+        # float64 coordinates, float32 implementations (the pure-TF one too) differ by ~1e-5.
+        assert forward_err[1] < 1e-4 and backward_err[1] < 1e-4, result
+        results[name] = result
+    return results, case, widths
 
 
-def time_realistic(kernels, case, widths, reps, log):
-    """Median kernel times, the measured copy bandwidth, and the floors."""
-    forward_ms, backward_ms = kernels.time(case, copies=3, warmup=10, reps=reps)
+def time_realistic(kernels, case, widths, variants, reps, log):
+    """Median kernel times of each variant, the measured copy bandwidth, and the floors."""
     copy_bytes = 1 << 30
     copy_ms = kernels.copy_ms(copy_bytes, reps=20)
-    bandwidth = 2 * copy_bytes / (float(np.median(copy_ms)) * 1e-3)  # bytes read + written per second
+    bandwidth = 2 * copy_bytes / (float(np.median(copy_ms)) * 1e-3)  # bytes read + written / s
     b, h, w, c = case["features"].shape
     item = case["features"].itemsize
     num = case["boxes"].shape[0]
@@ -297,19 +310,22 @@ def time_realistic(kernels, case, widths, reps, log):
     forward_bytes = b * h * w * c * item + num * hp * wmax * c * item + small
     valid_bins = int(hp * widths.sum())
     backward_bytes = valid_bins * c * item + b * h * w * c * item + small
-    result = dict(
-        forward_ms=float(np.median(forward_ms)), backward_ms=float(np.median(backward_ms)),
-        forward_ms_spread=[float(np.percentile(forward_ms, 10)),
-                           float(np.percentile(forward_ms, 90))],
-        backward_ms_spread=[float(np.percentile(backward_ms, 10)),
-                            float(np.percentile(backward_ms, 90))],
-        copy_bandwidth_gb_s=bandwidth / 1e9, forward_bytes=forward_bytes,
-        backward_bytes=backward_bytes, valid_bins=valid_bins,
-        forward_floor_ms=forward_bytes / bandwidth * 1e3,
-        backward_floor_ms=backward_bytes / bandwidth * 1e3, reps=reps)
-    _log(f"timing ({reps} reps): forward {result['forward_ms']:.4f} ms, backward "
-         f"{result['backward_ms']:.4f} ms; copy bandwidth {result['copy_bandwidth_gb_s']:.0f} "
-         f"GB/s", log)
+    result = dict(copy_bandwidth_gb_s=bandwidth / 1e9, forward_bytes=forward_bytes,
+                  backward_bytes=backward_bytes, valid_bins=valid_bins,
+                  forward_floor_ms=forward_bytes / bandwidth * 1e3,
+                  backward_floor_ms=backward_bytes / bandwidth * 1e3, reps=reps, variants={})
+    for name, options in variants.items():
+        times = {}
+        for trial in range(2):  # the same version twice: the spread between runs
+            forward_ms, backward_ms = kernels.time(case, copies=3, warmup=10, reps=reps,
+                                                   options=options)
+            times.setdefault("forward_ms", []).append(float(np.median(forward_ms)))
+            times.setdefault("backward_ms", []).append(float(np.median(backward_ms)))
+        result["variants"][name] = times
+        _log(f"timing {name} ({reps} reps, twice): forward "
+             f"{' / '.join(f'{t * 1e3:.1f}' for t in times['forward_ms'])} us, backward "
+             f"{' / '.join(f'{t * 1e3:.1f}' for t in times['backward_ms'])} us", log)
+    _log(f"copy bandwidth {result['copy_bandwidth_gb_s']:.0f} GB/s (read + write)", log)
     return result
 
 
@@ -325,44 +341,51 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     build_dir = SOURCES / "build" / "check"
     results = {"backend": args.backend}
+    variants = VARIANTS if args.backend == "cuda" else {"cpu loops": DEFAULT_OPTIONS}
     with open(out / "gpu_check.log", "w") as log:
         kernels = Kernels(build(args.backend, build_dir, log))
-        cpu_kernels = kernels if args.backend == "cpu" else Kernels(build("cpu", build_dir, log))
+        cpu_kernels = None if args.backend == "cpu" else Kernels(build("cpu", build_dir, log))
         results["device"] = kernels.describe()
         _log(f"device: {results['device']}", log)
         results["reference_vs_oracle"] = check_reference(log)
-        results["small_cases"] = check_small_cases(kernels, args.backend, log)
+        results["small_cases"] = {name: check_small_cases(kernels, args.backend, log, options)
+                                  for name, options in variants.items()}
         check_special_boxes(kernels, args.backend, log)
         if args.small_only:
             (out / "results.json").write_text(json.dumps(results, indent=1, default=float))
             return 0
-        realistic, case, widths = check_realistic(
-            kernels, None if args.backend == "cpu" else cpu_kernels, args.backend, log)
+        realistic, case, widths = check_realistic(kernels, cpu_kernels, variants, log)
         results["realistic"] = realistic
-        results["timing"] = timing = time_realistic(kernels, case, widths, args.reps, log)
+        results["timing"] = timing = time_realistic(kernels, case, widths, variants, args.reps,
+                                                     log)
         (out / "results.json").write_text(json.dumps(results, indent=1, default=float))
-        f32 = results["small_cases"]["float32"]
+        default = list(variants)[-1]
+        f32 = results["small_cases"][default]["float32"]
+        best = realistic[default]
         rows = [
-            ("device", results["device"][:70]),
+            ("device", results["device"][:72]),
             ("small cases f32 fwd / bwd max abs", f"{f32[0]:.1e} / {f32[2]:.1e}"),
             ("realistic fwd / bwd rel L2 vs f64",
-             f"{realistic['forward_rel_l2']:.1e} / {realistic['backward_rel_l2']:.1e}"),
+             f"{best['forward_rel_l2']:.1e} / {best['backward_rel_l2']:.1e}"),
             ("realistic fwd / bwd max abs vs f64",
-             f"{realistic['forward_max_abs']:.1e} / {realistic['backward_max_abs']:.1e}"),
+             f"{best['forward_max_abs']:.1e} / {best['backward_max_abs']:.1e}"),
+        ]
+        if "vs_cpu_forward_max_abs" in best:
+            rows.append(("realistic fwd / bwd max abs vs CPU loops",
+                         f"{best['vs_cpu_forward_max_abs']:.1e} / "
+                         f"{best['vs_cpu_backward_max_abs']:.1e}"))
+        rows += [
             ("copy bandwidth (read + write)", f"{timing['copy_bandwidth_gb_s']:.0f} GB/s"),
-            ("forward: median / floor",
-             f"{timing['forward_ms'] * 1e3:.1f} us / {timing['forward_floor_ms'] * 1e3:.1f} us "
-             f"= {timing['forward_ms'] / timing['forward_floor_ms']:.2f}x "
-             f"({timing['forward_bytes'] / 1e6:.1f} MB)"),
-            ("backward: median / floor",
-             f"{timing['backward_ms'] * 1e3:.1f} us / {timing['backward_floor_ms'] * 1e3:.1f} us "
-             f"= {timing['backward_ms'] / timing['backward_floor_ms']:.2f}x "
+            ("floor fwd / bwd",
+             f"{timing['forward_floor_ms'] * 1e3:.1f} us ({timing['forward_bytes'] / 1e6:.1f} MB)"
+             f" / {timing['backward_floor_ms'] * 1e3:.1f} us "
              f"({timing['backward_bytes'] / 1e6:.1f} MB)"),
         ]
-        if "vs_cpu_forward_max_abs" in realistic:
-            rows.insert(4, ("realistic fwd / bwd max abs vs CPU loops",
-                            f"{realistic['vs_cpu_forward_max_abs']:.1e} / "
-                            f"{realistic['vs_cpu_backward_max_abs']:.1e}"))
+        for name, times in timing["variants"].items():
+            fwd, bwd = min(times["forward_ms"]), min(times["backward_ms"])
+            rows.append((f"{name}: fwd / bwd",
+                         f"{fwd * 1e3:.1f} us ({fwd / timing['forward_floor_ms']:.2f}x floor) / "
+                         f"{bwd * 1e3:.1f} us ({bwd / timing['backward_floor_ms']:.2f}x floor)"))
         width = max(len(k) for k, _ in rows)
         _log("", log)
         for key, value in rows:
