@@ -41,15 +41,31 @@ radians (0 when omitted). Attributes: ``spatial_scale``, ``pooled_height`` Hp,
   ``s^2``. A NaN box gets ``w_i = 1`` and zeros. Implementations agree to float
   rounding (~1e-6 relative in float32), except where a sample lands exactly on
   a cut-off (``y = -1``, ``y = H``, ...) or ``w_i`` exactly on a ``.5``.
+
+Implementations
+---------------
+:func:`dynamic_roi_pooling` is the one entry point. It runs the native op of
+``custom_ops/`` (C++ CPU kernels, CUDA kernels; :mod:`keras_textnet.ops.custom_op_loader`)
+when it is loaded, and the pure-TF :func:`_dynamic_roi_pooling_tf` otherwise, warning once;
+``KERAS_TEXTNET_POOLING=auto|custom|tf`` or
+:func:`~keras_textnet.ops.custom_op_loader.set_pooling_implementation` force either. The pure
+TF one is also what XLA compiles and what TFLite and ONNX exports must hold (trace them under
+``pooling_implementation("tf")``).
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
+from keras_textnet.ops import custom_op_loader
 from keras_textnet.ops.bilinear_sampling import (bilinear_sample_mean, box_frame_points,
                                                  expand_rows, prepare_roi_inputs,
                                                  validate_positive_int, validate_spatial_scale)
+from keras_textnet.ops.custom_op_loader import (pooling_implementation,
+                                                set_pooling_implementation)
+
+__all__ = ["dynamic_roi_pooling", "dynamic_roi_widths", "pooling_implementation",
+           "set_pooling_implementation"]
 
 
 def dynamic_roi_widths(boxes, pooled_height: int, max_width: int):
@@ -104,10 +120,31 @@ def dynamic_roi_pooling(features, boxes, box_indices, angles=None, *, spatial_sc
     sampling_ratio = validate_positive_int("sampling_ratio", sampling_ratio)
     features, boxes, box_indices, angles = prepare_roi_inputs(features, boxes, box_indices,
                                                               angles)
-    return _dynamic_roi_pooling_tf(features, boxes, box_indices, angles,
-                                   spatial_scale=spatial_scale, pooled_height=pooled_height,
-                                   max_width=max_width, sampling_ratio=sampling_ratio,
-                                   aligned=bool(aligned))
+    implementation = (_dynamic_roi_pooling_custom if custom_op_loader.use_custom_op()
+                      else _dynamic_roi_pooling_tf)
+    return implementation(features, boxes, box_indices, angles, spatial_scale=spatial_scale,
+                          pooled_height=pooled_height, max_width=max_width,
+                          sampling_ratio=sampling_ratio, aligned=bool(aligned))
+
+
+def _dynamic_roi_pooling_custom(features, boxes, box_indices, angles, *, spatial_scale,
+                                pooled_height, max_width, sampling_ratio, aligned):
+    """The native op (:mod:`keras_textnet.ops.custom_op_loader`), inputs already checked.
+
+    Its kernels take float32 and float64; float16 and bfloat16 features are pooled in
+    float32 (the coordinate dtype) and cast back. Missing angles are zeros.
+    """
+    ops = custom_op_loader.load_custom_ops()
+    dtype = features.dtype
+    if dtype not in (tf.float32, tf.float64):
+        features = tf.cast(features, boxes.dtype)
+    if angles is None:
+        angles = tf.zeros_like(boxes[:, 0])
+    pooled, widths = ops.keras_textnet_dynamic_roi_pooling(
+        features, boxes, box_indices, angles, spatial_scale=spatial_scale,
+        pooled_height=pooled_height, max_width=max_width, sampling_ratio=sampling_ratio,
+        aligned=aligned)
+    return tf.cast(pooled, dtype), widths
 
 
 def _dynamic_roi_pooling_tf(features, boxes, box_indices, angles, *, spatial_scale,
