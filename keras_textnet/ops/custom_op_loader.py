@@ -118,8 +118,12 @@ def _nvcc() -> str | None:
 
 
 def _cuda_home(nvcc: str) -> Path:
+    """CUDA_HOME, else the toolkit around nvcc (``bin/..``), else /usr/local/cuda."""
     if os.environ.get("CUDA_HOME"):
         return Path(os.environ["CUDA_HOME"])
+    for candidate in (Path(os.path.realpath(nvcc)).parents[1], Path("/usr/local/cuda")):
+        if (candidate / "lib64" / "libcudart_static.a").is_file():
+            return candidate
     return Path(os.path.realpath(nvcc)).parents[1]
 
 
