@@ -14,11 +14,7 @@ Also the two things every exporter needs before it traces the model:
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
-
-#: The environment switch of :mod:`keras_textnet.ops.dynamic_roi_pooling`'s dispatch.
-POOLING_ENV = "KERAS_TEXTNET_POOLING"
 
 
 class ExportError(ValueError):
@@ -41,6 +37,11 @@ def load_model(model=None, preset: str | None = None, **overrides):
         ExportError: the file is missing, of an unknown kind, or its weights
             do not fit the preset.
     """
+    with pure_tf_pooling():  # building runs the model once: no custom-op build for an export
+        return _load_model(model, preset, **overrides)
+
+
+def _load_model(model, preset, **overrides):
     from keras_textnet.models.text_net import TextNet
 
     if isinstance(model, TextNet):
@@ -48,7 +49,7 @@ def load_model(model=None, preset: str | None = None, **overrides):
     if model is None:
         if preset is None:
             raise ExportError("give a model file (.keras or .weights.h5) or a preset name")
-        return TextNet.from_preset(preset, **overrides)
+        return _from_preset(preset, overrides)
     path = Path(model)
     if not path.exists():
         raise ExportError(f"model file not found: {path}")
@@ -58,19 +59,31 @@ def load_model(model=None, preset: str | None = None, **overrides):
 
         import keras_textnet.layers  # noqa: F401  (registers the components)
 
-        net = keras.models.load_model(path, compile=False)
+        try:
+            net = keras.models.load_model(path, compile=False)
+        except (ValueError, OSError, TypeError) as e:
+            raise ExportError(f"{path}: cannot be loaded as a Keras model: {e}") from e
         return with_inference_settings(net, **overrides) if overrides else net
     if name.endswith(".weights.h5"):
         if preset is None:
             raise ExportError(f"{path}: a weights file needs the preset it was trained with "
                               f"(--preset)")
-        net = TextNet.from_preset(preset, **overrides)
+        net = _from_preset(preset, overrides)
         try:
             net.load_weights(path)
-        except ValueError as e:
+        except (ValueError, OSError) as e:
             raise ExportError(f"{path}: these weights do not fit preset {preset!r}: {e}") from e
         return net
     raise ExportError(f"{path}: expected a .keras model or a .weights.h5 file")
+
+
+def _from_preset(preset, overrides):
+    from keras_textnet.models.text_net import TextNet
+
+    try:
+        return TextNet.from_preset(preset, **overrides)
+    except (ValueError, TypeError) as e:
+        raise ExportError(f"preset {preset!r}: {e}") from e
 
 
 #: TextNet settings that change inference only (no weight depends on them).
@@ -104,18 +117,15 @@ def with_inference_settings(model, **settings):
 def pure_tf_pooling():
     """Within this block, dynamic RoI pooling traces its pure-TF implementation.
 
-    Sets ``KERAS_TEXTNET_POOLING=tf`` (the dispatch's documented switch) and
-    restores the previous value afterwards.
+    Uses :func:`keras_textnet.ops.custom_op_loader.pooling_implementation` (``"tf"``),
+    which wins over the ``KERAS_TEXTNET_POOLING`` environment variable and over any
+    earlier ``set_pooling_implementation`` call; the previous setting is restored
+    afterwards.
     """
-    previous = os.environ.get(POOLING_ENV)
-    os.environ[POOLING_ENV] = "tf"
-    try:
+    from keras_textnet.ops.custom_op_loader import pooling_implementation
+
+    with pooling_implementation("tf"):
         yield
-    finally:
-        if previous is None:
-            os.environ.pop(POOLING_ENV, None)
-        else:
-            os.environ[POOLING_ENV] = previous
 
 
 def check_input_size(input_size, model=None) -> tuple[int, int]:
@@ -156,7 +166,6 @@ def write_tensor_saved_model(model, path, input_size=None, batch_size: int = 1) 
 
 __all__ = [
     "INFERENCE_SETTINGS",
-    "POOLING_ENV",
     "ExportError",
     "check_input_size",
     "load_model",
