@@ -25,12 +25,20 @@ void DynamicWidthsCpu(const T* boxes, const DynamicRoiPoolingParams& p, int32_t*
   }
 }
 
+// Box `roi`'s frame; `trig` (cos, sin of each angle, interleaved) may be null.
+template <typename T>
+inline BoxFrame<T> FrameOf(const T* boxes, const T* angles, const T* trig, int64_t roi,
+                           const DynamicRoiPoolingParams& p) {
+  if (trig != nullptr) return BoxFrame<T>(boxes + 4 * roi, trig[2 * roi], trig[2 * roi + 1], p);
+  return BoxFrame<T>(boxes + 4 * roi, angles[roi], p);
+}
+
 // Output rows [row_begin, row_end) (row = roi * Hp + r) of `pooled`
-// (num_rois, Hp, Wmax, C). Box indices must already be in [0, batch).
+// (num_rois, Hp, Wmax, C). Box indices must already be in [0, batch). `trig`: see FrameOf.
 template <typename T>
 void PoolRowsCpu(const T* features, const T* boxes, const int32_t* box_indices,
-                 const T* angles, const DynamicRoiPoolingParams& p, int64_t row_begin,
-                 int64_t row_end, T* pooled) {
+                 const T* angles, const T* trig, const DynamicRoiPoolingParams& p,
+                 int64_t row_begin, int64_t row_end, T* pooled) {
   const int64_t channels = p.channels;
   const int taps = p.taps_per_bin();
   std::vector<int32_t> pixel(taps);
@@ -39,7 +47,7 @@ void PoolRowsCpu(const T* features, const T* boxes, const int32_t* box_indices,
   for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t roi = row / p.pooled_height;
     const int r = static_cast<int>(row % p.pooled_height);
-    const BoxFrame<T> frame(boxes + 4 * roi, angles[roi], p);
+    const BoxFrame<T> frame = FrameOf(boxes, angles, trig, roi, p);
     const T* image = features + box_indices[roi] * image_size;
     T* out = pooled + row * p.max_width * channels;
     for (int c = 0; c < frame.width; ++c, out += channels) {
@@ -91,9 +99,10 @@ inline std::vector<std::vector<int64_t>> RoisByImage(const int32_t* box_indices,
 
 // Adds the gradient of the bins of `rois` (all of image `image`) into `grad_features`
 // (batch, H, W, C) for channels [ch_begin, ch_end). grad_features must start at zero.
+// `trig`: see FrameOf.
 template <typename T>
 void PoolGradImageBlockCpu(const T* grad_pooled, const T* boxes, const T* angles,
-                           const std::vector<int64_t>& rois, int64_t image,
+                           const T* trig, const std::vector<int64_t>& rois, int64_t image,
                            const DynamicRoiPoolingParams& p, int64_t ch_begin, int64_t ch_end,
                            T* grad_features) {
   const int64_t channels = p.channels;
@@ -103,7 +112,7 @@ void PoolGradImageBlockCpu(const T* grad_pooled, const T* boxes, const T* angles
   T* grad_image = grad_features + image * p.height * p.width * channels;
   const int64_t count = ch_end - ch_begin;
   for (const int64_t roi : rois) {
-    const BoxFrame<T> frame(boxes + 4 * roi, angles[roi], p);
+    const BoxFrame<T> frame = FrameOf(boxes, angles, trig, roi, p);
     for (int r = 0; r < p.pooled_height; ++r) {
       const T* up = grad_pooled + ((roi * p.pooled_height + r) * p.max_width) * channels +
                     ch_begin;

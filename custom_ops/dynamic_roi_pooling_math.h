@@ -84,7 +84,13 @@ struct BoxFrame {
   T cos_a, sin_a;
   int width;         // w_i
 
-  KTN_HOST_DEVICE BoxFrame(const T* box, T angle, const DynamicRoiPoolingParams& p) {
+  KTN_HOST_DEVICE BoxFrame(const T* box, T angle, const DynamicRoiPoolingParams& p)
+      : BoxFrame(box, KtnCos(angle), KtnSin(angle), p) {}
+
+  // With the angle's cosine and sine given: the TF kernel passes TensorFlow's own values
+  // (Eigen's vectorised sin/cos differ from the C library's in the last bit).
+  KTN_HOST_DEVICE BoxFrame(const T* box, T cos_angle, T sin_angle,
+                           const DynamicRoiPoolingParams& p) {
     const T y0 = box[0], x0 = box[1], y1 = box[2], x1 = box[3];
     const T bh = y1 - y0;
     const T bw = x1 - x0;
@@ -95,8 +101,8 @@ struct BoxFrame {
     start_u = T(-0.5) * bw;
     bin_h = bh / static_cast<T>(p.pooled_height);
     bin_w = bw / static_cast<T>(width);
-    cos_a = KtnCos(angle);
-    sin_a = KtnSin(angle);
+    cos_a = cos_angle;
+    sin_a = sin_angle;
   }
 
   // Feature-map coordinates (y, x) of sub-bin (iy, ix) of bin (row, col).

@@ -81,7 +81,7 @@ int Forward(const void* features, const void* boxes, const int32_t* box_indices,
             void* pooled, int32_t* widths) {
   keras_textnet::DynamicWidthsCpu(static_cast<const T*>(boxes), p, widths);
   keras_textnet::PoolRowsCpu(static_cast<const T*>(features), static_cast<const T*>(boxes),
-                             box_indices, static_cast<const T*>(angles), p, 0,
+                             box_indices, static_cast<const T*>(angles), static_cast<const T*>(nullptr), p, 0,
                              p.num_rois * p.pooled_height, static_cast<T*>(pooled));
   return 0;
 }
@@ -95,7 +95,8 @@ int Backward(const void* grad_pooled, const void* boxes, const int32_t* box_indi
   for (int64_t b = 0; b < p.batch; ++b) {
     keras_textnet::PoolGradImageBlockCpu(static_cast<const T*>(grad_pooled),
                                          static_cast<const T*>(boxes),
-                                         static_cast<const T*>(angles), rois[b], b, p, 0,
+                                         static_cast<const T*>(angles), static_cast<const T*>(nullptr), rois[b], b,
+                                         p, 0,
                                          p.channels, static_cast<T*>(grad_features));
   }
   return 0;
