@@ -376,7 +376,9 @@ class TextNet(keras.Model):
         images, targets = data[0], data[1]
         with tf.GradientTape() as tape:
             losses = self.compute_losses(images, targets, training=True)
-            loss = losses["loss"]
+            # tf.distribute sums the replicas' gradients: each replica takes
+            # its share of the mean (as Keras's own losses do).
+            loss = losses["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
             scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer,
                                                                 "scale_loss") else loss
         variables = self.trainable_variables
