@@ -310,6 +310,7 @@ _GRADIENTS_REGISTERED = False
 _setting: str | None = None
 
 
+@tf.autograph.experimental.do_not_convert
 def load_custom_ops():
     """Loads (building at first use if needed) the op library and returns its module.
 
@@ -366,6 +367,7 @@ def _check_name(name, source):
     return name
 
 
+@tf.autograph.experimental.do_not_convert
 def get_pooling_implementation() -> str:
     """The setting in force: :func:`set_pooling_implementation`'s, else the environment's."""
     if _setting is not None:
@@ -407,6 +409,7 @@ def _in_xla_context() -> bool:
         return False
 
 
+@tf.autograph.experimental.do_not_convert
 def use_custom_op() -> bool:
     """Whether the pooling traced now runs the custom op (loading it if needed).
 
@@ -437,6 +440,7 @@ def use_custom_op() -> bool:
         return False
 
 
+@tf.autograph.experimental.do_not_convert
 def active_pooling_implementation() -> str:
     """``"custom"`` or ``"tf"``: what the pooling traced now would run."""
     return "custom" if use_custom_op() else "tf"

@@ -1,0 +1,204 @@
+"""Dynamic RoI pooling on the CPU: the custom op against pure TF, in one run.
+
+    python benchmarks/pooling_benchmark.py [--repeats 7] [--train-steps 5] [--no-train-step]
+
+1. The realistic case of ``custom_ops/gpu_check/pooling_cases.py``: batch 2, C2 of a
+   1024 x 1024 page (256 x 256 x 64), 512 text-line boxes, Hp 8, Wmax 128, s 2. Forward, and
+   forward + backward (the gradient of ``sum(pooled * g)`` with respect to the features),
+   each a ``tf.function``; the two implementations alternate repetition by repetition so that
+   a shared, busy CPU slows both alike. Also their largest differences.
+2. One train step of the default preset (``mobilenet``, batch 2 at 512 x 512, synthetic
+   pages), ``train_step`` traced once per implementation, the two alternating.
+
+Medians after a warm-up. Writes ``benchmarks/results/pooling_cpu.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _pooling_cases():
+    spec = importlib.util.spec_from_file_location(
+        "pooling_cases", ROOT / "custom_ops" / "gpu_check" / "pooling_cases.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _alternate(functions: dict, repeats: int) -> dict:
+    """Median seconds of each function, called in turn ``repeats`` times after a warm-up."""
+    for fn in functions.values():
+        fn()
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def pooling_figures(repeats: int):
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_textnet.ops import custom_op_loader as loader
+    from keras_textnet.ops.dynamic_roi_pooling import dynamic_roi_pooling
+
+    case = _pooling_cases().realistic_case(seed=0)
+    attrs = {k: case[k] for k in ("spatial_scale", "pooled_height", "max_width",
+                                  "sampling_ratio", "aligned")}
+    features = tf.constant(case["features"])
+    boxes, indices, angles = (tf.constant(case[k]) for k in ("boxes", "box_indices", "angles"))
+    upstream = tf.constant(np.random.default_rng(1).standard_normal(
+        (boxes.shape[0], attrs["pooled_height"], attrs["max_width"], features.shape[-1]),
+        np.float32))
+
+    def make(implementation):
+        with loader.pooling_implementation(implementation):
+            @tf.function
+            def forward(features):
+                return dynamic_roi_pooling(features, boxes, indices, angles, **attrs)
+
+            @tf.function
+            def forward_backward(features):
+                with tf.GradientTape() as tape:
+                    tape.watch(features)
+                    pooled, _ = dynamic_roi_pooling(features, boxes, indices, angles, **attrs)
+                    loss = tf.reduce_sum(pooled * upstream)
+                return pooled, tape.gradient(loss, features)
+
+            forward.get_concrete_function(features)  # traced under this implementation
+            forward_backward.get_concrete_function(features)
+        return forward, forward_backward
+
+    custom_fwd, custom_fb = make("custom")
+    tf_fwd, tf_fb = make("tf")
+    c_pooled, c_grad = (t.numpy() for t in custom_fb(features))
+    t_pooled, t_grad = (t.numpy() for t in tf_fb(features))
+    widths = custom_fwd(features)[1].numpy()
+    parity = dict(forward=float(np.abs(c_pooled - t_pooled).max()),
+                  gradient=float(np.abs(c_grad - t_grad).max()),
+                  gradient_scale=float(np.abs(t_grad).max()))
+    fwd = _alternate({"custom": lambda: custom_fwd(features)[0].numpy(),
+                      "tf": lambda: tf_fwd(features)[0].numpy()}, repeats)
+    fb = _alternate({"custom": lambda: custom_fb(features)[1].numpy(),
+                     "tf": lambda: tf_fb(features)[1].numpy()}, repeats)
+    return dict(forward=fwd, forward_backward=fb, parity=parity,
+                mean_width=float(widths.mean()), at_max=int((widths == 128).sum()),
+                library=str(loader.custom_ops_path()))
+
+
+def train_step_figures(steps: int):
+    import keras
+    import tensorflow as tf
+
+    from keras_textnet.data.pipeline import DEFAULT_TRAINING_SIZE, SyntheticSource, make_dataset
+    from keras_textnet.data.synthetic.generator import SyntheticDocumentGenerator
+    from keras_textnet.models.text_net import TextNet
+    from keras_textnet.ops import custom_op_loader as loader
+
+    gen = SyntheticDocumentGenerator(page_size=(1024, 768))
+    ds = make_dataset(SyntheticSource(gen, count=None, workers=0),
+                      image_size=DEFAULT_TRAINING_SIZE, batch_size=2, seed=0)
+    batches = list(ds.take(3))
+    model = TextNet.from_preset("mobilenet")
+    model.compile(optimizer=keras.optimizers.Adam(1e-4))
+    steps_fn = {}
+    for implementation in ("custom", "tf"):
+        with loader.pooling_implementation(implementation):
+            step = tf.function(model.train_step)
+            step.get_concrete_function(batches[0])
+        steps_fn[implementation] = step
+    counter = {"custom": 0, "tf": 0}
+
+    def run(name):
+        def _call():
+            counter[name] += 1
+            logs = steps_fn[name](batches[counter[name] % len(batches)])
+            float(logs["loss"])
+        return _call
+
+    return _alternate({name: run(name) for name in steps_fn}, steps), DEFAULT_TRAINING_SIZE
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--train-steps", type=int, default=5)
+    parser.add_argument("--no-train-step", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pooling_cpu.md"))
+    args = parser.parse_args(argv)
+
+    import tensorflow as tf
+    from machine import describe_machine
+
+    load_before = os.getloadavg()[0]
+    pool = pooling_figures(args.repeats)
+    fwd, fb = pool["forward"], pool["forward_backward"]
+    print(f"forward: custom {fwd['custom'] * 1e3:.1f} ms, tf {fwd['tf'] * 1e3:.1f} ms "
+          f"({fwd['tf'] / fwd['custom']:.1f}x)", flush=True)
+    print(f"forward+backward: custom {fb['custom'] * 1e3:.1f} ms, tf {fb['tf'] * 1e3:.1f} ms "
+          f"({fb['tf'] / fb['custom']:.1f}x)", flush=True)
+    print(f"parity: {pool['parity']}", flush=True)
+    train = None
+    if not args.no_train_step:
+        train, size = train_step_figures(args.train_steps)
+        print(f"train step: custom {train['custom']:.3f} s, tf {train['tf']:.3f} s "
+              f"({train['tf'] / train['custom']:.2f}x)", flush=True)
+    load_after = os.getloadavg()[0]
+
+    command = " ".join(["python", "benchmarks/pooling_benchmark.py"] + (argv or sys.argv[1:]))
+    lines = [
+        "# Dynamic RoI pooling on the CPU: custom op vs pure TF", "",
+        f"Command: `{command}`  ",
+        f"Machine: {describe_machine()}, TensorFlow {tf.__version__}; load average "
+        f"{load_before:.1f} before, {load_after:.1f} after (the CPU is shared with a training "
+        f"job: absolute times are noisy, the two implementations alternate call by call so "
+        f"their ratio is the figure to read).  ",
+        f"Custom op: `{pool['library']}`.", "",
+        "## Pooling, realistic case", "",
+        "Batch 2, C2 of a 1024 x 1024 page (256 x 256 x 64 float32), 512 text-line boxes "
+        f"(mean width {pool['mean_width']:.1f} bins, {pool['at_max']} at Wmax), Hp 8, "
+        f"Wmax 128, s 2; `tf.function`, median of {args.repeats} after a warm-up.", "",
+        "| | custom op (ms) | pure TF (ms) | speed-up |",
+        "| --- | ---: | ---: | ---: |",
+        f"| forward | {fwd['custom'] * 1e3:.1f} | {fwd['tf'] * 1e3:.1f} | "
+        f"{fwd['tf'] / fwd['custom']:.1f}x |",
+        f"| forward + backward | {fb['custom'] * 1e3:.1f} | {fb['tf'] * 1e3:.1f} | "
+        f"{fb['tf'] / fb['custom']:.1f}x |", "",
+        f"Largest difference custom vs pure TF on this case: forward "
+        f"{pool['parity']['forward']:.1e}, gradient {pool['parity']['gradient']:.1e} (gradient "
+        f"values up to {pool['parity']['gradient_scale']:.1f}).",
+    ]
+    if train is not None:
+        lines += [
+            "", "## Train step of the default preset", "",
+            f"`TextNet.from_preset(\"mobilenet\")`, batch 2 at {size[0]}x{size[1]}, synthetic "
+            f"pages, `tf.function(model.train_step)` traced once per implementation; median of "
+            f"{args.train_steps} steps each after a warm-up, alternating.", "",
+            "| | custom op (s) | pure TF (s) | ratio |", "| --- | ---: | ---: | ---: |",
+            f"| train step | {train['custom']:.3f} | {train['tf']:.3f} | "
+            f"{train['tf'] / train['custom']:.2f}x |",
+        ]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
