@@ -42,7 +42,14 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.12",
-    packages=find_packages(include=["keras_textnet", "keras_textnet.*"]),
+    # The custom pooling op is compiled on the user's machine (keras-textnet build-ops, or at
+    # first use): its sources ship inside the package as keras_textnet/custom_ops_src.
+    packages=find_packages(include=["keras_textnet", "keras_textnet.*"])
+    + ["keras_textnet.custom_ops_src"],
+    package_dir={"keras_textnet.custom_ops_src": "custom_ops"},
+    package_data={"keras_textnet.custom_ops_src": ["*.cc", "*.h", "*.cuh", "Makefile",
+                                                   "README.md", "gpu_check/*.py",
+                                                   "gpu_check/*.cu", "gpu_check/*.sh"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={"console_scripts": ["keras-textnet=keras_textnet.cli:main"]},
