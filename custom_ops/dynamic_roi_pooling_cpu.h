@@ -33,6 +33,27 @@ inline BoxFrame<T> FrameOf(const T* boxes, const T* angles, const T* trig, int64
   return BoxFrame<T>(boxes + 4 * roi, angles[roi], p);
 }
 
+// Channels summed together in registers by the forward loop.
+constexpr int kChannelBlock = 16;
+
+// out[i] = sum_k image[pixel[k] * channels + i] * weight[k] for i < N: acc = tap 0, then
+// acc += tap k in order, as the pure-TF implementation sums (so the result is the same to
+// the bit); N channels stay in registers across the taps.
+template <typename T, int N>
+inline void SumTaps(const T* __restrict__ image, const int32_t* __restrict__ pixel,
+                    const T* __restrict__ weight, int taps, int64_t channels,
+                    T* __restrict__ out) {
+  T acc[N];
+  const T* src = image + pixel[0] * channels;
+  for (int i = 0; i < N; ++i) acc[i] = src[i] * weight[0];
+  for (int k = 1; k < taps; ++k) {
+    src = image + pixel[k] * channels;
+    const T w = weight[k];
+    for (int i = 0; i < N; ++i) acc[i] += src[i] * w;
+  }
+  for (int i = 0; i < N; ++i) out[i] = acc[i];
+}
+
 // Output rows [row_begin, row_end) (row = roi * Hp + r) of `pooled`
 // (num_rois, Hp, Wmax, C). Box indices must already be in [0, batch). `trig`: see FrameOf.
 template <typename T>
@@ -52,15 +73,13 @@ void PoolRowsCpu(const T* features, const T* boxes, const int32_t* box_indices,
     T* out = pooled + row * p.max_width * channels;
     for (int c = 0; c < frame.width; ++c, out += channels) {
       BinTaps(frame, r, c, p, pixel.data(), weight.data());
-      // acc = tap 0; acc += tap k, in the pure-TF implementation's order.
-      const T* src = image + pixel[0] * channels;
-      const T w0 = weight[0];
-      for (int64_t ch = 0; ch < channels; ++ch) out[ch] = src[ch] * w0;
-      for (int k = 1; k < taps; ++k) {
-        src = image + pixel[k] * channels;
-        const T wk = weight[k];
-        for (int64_t ch = 0; ch < channels; ++ch) out[ch] += src[ch] * wk;
+      int64_t ch = 0;
+      for (; ch + kChannelBlock <= channels; ch += kChannelBlock) {
+        SumTaps<T, kChannelBlock>(image + ch, pixel.data(), weight.data(), taps, channels,
+                                  out + ch);
       }
+      for (; ch < channels; ++ch) SumTaps<T, 1>(image + ch, pixel.data(), weight.data(), taps,
+                                                channels, out + ch);
     }
     const int64_t padded = (p.max_width - frame.width) * channels;
     if (padded > 0) memset(out, 0, padded * sizeof(T));
