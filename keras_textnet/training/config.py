@@ -389,7 +389,7 @@ def _set_dotted(raw: dict, key: str, value, origin: str):
             try:
                 node = node[int(part)]
             except (ValueError, IndexError):
-                raise ConfigError(f"{origin}, key {key!r}: {'.'.join(parts[:i + 1])!r} is a "
+                raise ConfigError(f"{origin}, key {key!r}: {'.'.join(parts[:i])!r} is a "
                                   f"list of {len(node)}; give an index 0..{len(node) - 1}") \
                     from None
             continue

@@ -103,11 +103,20 @@ def all_workers_sum(strategy, value: float, worker: WorkerInfo) -> float:
     """``value`` summed over the workers (a collective; every worker must call it)."""
     if not worker.multi_worker:
         return float(value)
-    local = tf.constant(float(value), tf.float32)
-    # Each of the num_replicas_in_sync replicas (count workers alike) adds its share.
-    share = worker.count / strategy.num_replicas_in_sync
-    per_replica = strategy.run(lambda: local * share)
-    return float(strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None))
+    function = _SUM_FUNCTIONS.get(id(strategy))
+    if function is None:
+        # Each of the num_replicas_in_sync replicas (count workers alike) adds its share.
+        share = worker.count / strategy.num_replicas_in_sync
+
+        @tf.function
+        def function(local):
+            per_replica = strategy.run(lambda: local * share)
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+        _SUM_FUNCTIONS[id(strategy)] = function
+    return float(function(tf.constant(float(value), tf.float32)))
+
+
+_SUM_FUNCTIONS = {}
 
 
 def all_workers_agree(strategy, flag: bool, worker: WorkerInfo) -> bool:
@@ -120,5 +129,20 @@ def all_workers_mean(strategy, value: float, worker: WorkerInfo) -> float:
     return all_workers_sum(strategy, value, worker) / worker.count
 
 
+def vector_logs(step_function):
+    """Wraps a ``train_step``/``test_step`` so that each log value has shape ``(1,)``.
+
+    Keras 3.15 averages the replicas' logs under MultiWorkerMirroredStrategy
+    with ``strategy.reduce("MEAN", value, axis=0)``, which fails on scalars
+    ("Invalid reduction dimension 0 for input with 0 dimensions",
+    tensorflow/tensorflow#72388); with a leading axis of 1 the same reduction
+    gives the scalar mean over the replicas.
+    """
+    def step(data):
+        return {name: tf.reshape(value, [1]) for name, value in step_function(data).items()}
+    return step
+
+
 __all__ = ["DistributionError", "WorkerInfo", "all_workers_agree", "all_workers_mean",
-           "all_workers_sum", "configure_logical_cpus", "make_strategy", "read_tf_config"]
+           "all_workers_sum", "configure_logical_cpus", "make_strategy", "read_tf_config",
+           "vector_logs"]

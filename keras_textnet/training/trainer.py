@@ -178,16 +178,34 @@ class Trainer:
 
     def _run(self, strategy, worker, stop_request, started) -> TrainingResult:
         import keras
+        import tensorflow as tf
 
-        from keras_textnet.training.checkpoint_manager import CheckpointManager, \
-            write_json_atomic
-
-        config, out = self.config, self.out_dir
+        config = self.config
         keras.utils.set_random_seed(config.model.seed)
         with strategy.scope():
             model = self.model_builder(config)
             model.compile(optimizer=make_optimizer(config.schedule))
             model.optimizer.build(model.trainable_variables)
+        if strategy is not tf.distribute.get_strategy():
+            # Keras 3.15's fit/evaluate "symbolic build" averages a sample batch
+            # over the replicas (strategy.reduce("MEAN")), which fails on the
+            # boolean `ignore` targets. The model is built already; without a
+            # remembered strategy Keras skips that step and uses the strategy
+            # of the scope that fit() runs in (below), the same one.
+            model._distribute_strategy = None
+        if worker.multi_worker:
+            from keras_textnet.training.distribution import vector_logs
+
+            model.train_step = vector_logs(model.train_step)
+            model.test_step = vector_logs(model.test_step)
+        with strategy.scope():
+            return self._train(model, strategy, worker, stop_request, started)
+
+    def _train(self, model, strategy, worker, stop_request, started) -> TrainingResult:
+        from keras_textnet.training.checkpoint_manager import CheckpointManager, \
+            write_json_atomic
+
+        config, out = self.config, self.out_dir
         manager = CheckpointManager(out / "checkpoints",
                                     {"model": model, "optimizer": model.optimizer},
                                     keep=config.checkpoint.keep, writer=worker.is_chief)
@@ -203,7 +221,7 @@ class Trainer:
         resumed_from = None if state is None else progress.step
         self._check_workers_agree(strategy, worker, progress.step)
         replicas = strategy.num_replicas_in_sync
-        self.log(f"{config.model.preset}: {model.count_params():,} parameters; strategy "
+        self.log(f"{model.name}: {model.count_params():,} parameters; strategy "
                  f"{config.distribution.strategy} ({replicas} replica(s), {worker.count} "
                  f"worker(s)); global batch {config.data.batch_size}, "
                  f"{config.data.batch_size // replicas} per replica; precision "
