@@ -69,8 +69,10 @@ def build(backend, build_dir: Path, log) -> Path:
     if backend == "cuda":
         nvcc = shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
         out = build_dir / "libpooling_check_cuda.so"
-        command = [nvcc, "-O3", "-std=c++17", "-Xcompiler", "-fPIC", "-arch=sm_90", "-Xptxas",
-                   "-v", "-shared", f"-I{SOURCES}", str(source), "-o", str(out)]
+        # -fmad=false as in the TF build: round like TF's own GPU kernels.
+        command = [nvcc, "-O3", "-std=c++17", "-fmad=false", "-Xcompiler", "-fPIC",
+                   "-arch=sm_90", "-Xptxas", "-v", "-shared", f"-I{SOURCES}", str(source),
+                   "-o", str(out)]
     else:
         out = build_dir / "libpooling_check_cpu.so"
         command = [os.environ.get("CXX", "g++"), "-O3", "-fPIC", "-ffp-contract=off",

@@ -58,7 +58,7 @@ _CXX_FLAGS = ("-O3", "-fPIC", "-ffp-contract=off", "-Wno-deprecated-declarations
               "-Wno-interference-size")
 # CUDA 13 builds sm_75 and newer; PTX for 9.0 lets newer GPUs compile at load.
 _CUDA_ARCHS = ("75", "80", "86", "89", "90")
-_BUILD_FLAGS_VERSION = "1"  # bump when the commands below change
+_BUILD_FLAGS_VERSION = "2"  # bump when the commands below change
 
 
 class CustomOpError(RuntimeError):
@@ -192,8 +192,9 @@ def _compile(src: Path, work: Path, cuda: bool, log) -> Path:
         objects.append(obj)
         gencode = [f"-gencode=arch=compute_{a},code=sm_{a}" for a in _CUDA_ARCHS]
         gencode.append(f"-gencode=arch=compute_{_CUDA_ARCHS[-1]},code=compute_{_CUDA_ARCHS[-1]}")
-        jobs.append(_run([nvcc, "-O3", "-std=c++17", "-Xcompiler", "-fPIC", *gencode, "-x", "cu",
-                          "-c", src / _CUDA_SOURCE, "-o", obj], log, src))
+        # -fmad=false: round like TF's own GPU kernels (one per mul and add, no FMA).
+        jobs.append(_run([nvcc, "-O3", "-std=c++17", "-fmad=false", "-Xcompiler", "-fPIC",
+                          *gencode, "-x", "cu", "-c", src / _CUDA_SOURCE, "-o", obj], log, src))
         link_extra = [f"-L{_cuda_home(nvcc) / 'lib64'}", "-lcudart_static", "-ldl", "-lrt",
                       "-lpthread"]
     failed = [Path(job.args[-3]).name for job in jobs if job.wait() != 0]
