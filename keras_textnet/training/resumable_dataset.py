@@ -315,10 +315,10 @@ def resumable_dataset(data: DataConfig, sources=None, *, training: bool = True,
     if input_context is not None:
         num_shards = input_context.num_input_pipelines
         shard_index = input_context.input_pipeline_id
+        elements_per_step(global_batch_size, num_shards)  # checks the division
         batch = input_context.get_per_replica_batch_size(global_batch_size)
     else:
         num_shards, shard_index, batch = 1, 0, global_batch_size
-    elements_per_step(global_batch_size, num_shards)  # checks the division
     start = int(examples_seen) // num_shards
 
     if len(sources) == 1:
