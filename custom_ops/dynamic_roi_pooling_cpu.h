@@ -2,9 +2,11 @@
 // them on TF's thread pool, the standalone check (gpu_check/) on one thread.
 //
 // Forward: one unit of work is an output row (roi, r): its w_i bins are sampled, its
-// Wmax - w_i padded bins zeroed. Backward: one unit is (image b, channel block): it walks
-// every bin of every box of image b and scatters into that image's gradient, for its channels
-// only, so that no two units write the same memory and no atomics are needed.
+// Wmax - w_i padded bins zeroed, each bin's taps summed in the pure-TF implementation's order
+// (the same bits). Backward: one unit is (image b, channel block): it walks every bin of
+// every box of image b and scatters into that image's gradient, for its channels only, so
+// that no two units write the same memory and no atomics are needed; a bin's taps on one
+// pixel are merged first (the sums then round differently from pure TF's, by float rounding).
 #ifndef KERAS_TEXTNET_CUSTOM_OPS_DYNAMIC_ROI_POOLING_CPU_H_
 #define KERAS_TEXTNET_CUSTOM_OPS_DYNAMIC_ROI_POOLING_CPU_H_
 
@@ -116,6 +118,28 @@ inline std::vector<std::vector<int64_t>> RoisByImage(const int32_t* box_indices,
   return rois;
 }
 
+// Gives the first of a bin's taps on each pixel the summed weight (in tap order) of all its
+// taps on that pixel, drops the rest and taps of weight 0, and returns how many remain.
+// Bins smaller than a pixel put several taps on one pixel; the backward pass then scatters
+// once per pixel instead of once per tap.
+template <typename T>
+inline int MergeTaps(int32_t* pixel, T* weight, int taps) {
+  int kept = 0;
+  for (int k = 0; k < taps; ++k) {
+    if (weight[k] == T(0)) continue;
+    int j = 0;
+    while (j < kept && pixel[j] != pixel[k]) ++j;
+    if (j < kept) {
+      weight[j] += weight[k];
+    } else {
+      pixel[kept] = pixel[k];
+      weight[kept] = weight[k];
+      ++kept;
+    }
+  }
+  return kept;
+}
+
 // Adds the gradient of the bins of `rois` (all of image `image`) into `grad_features`
 // (batch, H, W, C) for channels [ch_begin, ch_end). grad_features must start at zero.
 // `trig`: see FrameOf.
@@ -137,7 +161,8 @@ void PoolGradImageBlockCpu(const T* grad_pooled, const T* boxes, const T* angles
                     ch_begin;
       for (int c = 0; c < frame.width; ++c, up += channels) {
         BinTaps(frame, r, c, p, pixel.data(), weight.data());
-        for (int k = 0; k < taps; ++k) {
+        const int kept = MergeTaps(pixel.data(), weight.data(), taps);
+        for (int k = 0; k < kept; ++k) {
           T* dst = grad_image + pixel[k] * channels + ch_begin;
           const T wk = weight[k];
           for (int64_t ch = 0; ch < count; ++ch) dst[ch] += up[ch] * wk;
