@@ -3,12 +3,16 @@
 They share one :class:`RunProgress` (the step count of the whole run, across
 restarts) and must be given to ``model.fit`` in this order:
 
-1. :class:`StepCheckpoint`: counts steps, checkpoints every N steps and on
-   every stop (total steps reached, time budget, SIGTERM/SIGINT);
+1. :class:`StepCounter`: counts the run's steps and examples;
 2. :class:`BestModelExport`: at each epoch end, validates (if there is a
    validation source) and exports ``best.keras`` when the monitored loss improved;
 3. :class:`HistoryLogger`: ``history.csv``, ``validation.csv`` and TensorBoard
-   scalars keyed on the run's step, so a resumed run continues the curves.
+   scalars keyed on the run's step, so a resumed run continues the curves;
+4. :class:`StepCheckpoint`: checkpoints every N steps and on every stop
+   (total steps reached, time budget, SIGTERM/SIGINT). Last, so that what a
+   checkpoint covers is logged already: a run killed after writing it has
+   nothing of its steps left to log, and rows logged after it are cut away
+   when the run resumes (:func:`truncate_csv`).
 
 In multi-worker training every decision that leads to a save is taken at the
 same step on every worker (saving can be a collective operation): time and
@@ -107,15 +111,30 @@ def save_model_atomic(model, path, writer: bool = True) -> None:
     fsync_path(path.parent)
 
 
+class StepCounter(keras.callbacks.Callback):
+    """Counts the run's steps and examples (first of the callbacks)."""
+
+    def __init__(self, progress: RunProgress, examples_per_step: int):
+        super().__init__()
+        self.progress = progress
+        self.examples_per_step = int(examples_per_step)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.progress.epoch = int(epoch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.progress.step += 1
+        self.progress.examples_seen += self.examples_per_step
+
+
 class StepCheckpoint(keras.callbacks.Callback):
-    """Counts the run's steps, checkpoints every ``every_steps`` and whenever training stops.
+    """Checkpoints every ``every_steps`` and whenever training stops (last of the callbacks).
 
     Args:
         progress: the shared :class:`RunProgress`.
         save: ``save(progress)`` writes a checkpoint (every worker calls it).
         total_steps: training stops there.
         every_steps: checkpoint interval.
-        examples_per_step: the global batch size.
         deadline: ``time.monotonic()`` after which to stop, or ``None``.
         stop_request: a :class:`StopRequest` (signals), or ``None``.
         strategy, worker: for the agreement between workers.
@@ -123,7 +142,7 @@ class StepCheckpoint(keras.callbacks.Callback):
     """
 
     def __init__(self, progress: RunProgress, save, total_steps: int, every_steps: int,
-                 examples_per_step: int, deadline: float | None = None,
+                 deadline: float | None = None,
                  stop_request: StopRequest | None = None, strategy=None,
                  worker: WorkerInfo = WorkerInfo(), sync_every: int = 25):
         super().__init__()
@@ -131,20 +150,15 @@ class StepCheckpoint(keras.callbacks.Callback):
         self.save = save
         self.total_steps = int(total_steps)
         self.every_steps = int(every_steps)
-        self.examples_per_step = int(examples_per_step)
         self.deadline = deadline
         self.stop_request = stop_request
         self.strategy = strategy
         self.worker = worker
         self.sync_every = max(1, int(sync_every))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.progress.epoch = int(epoch)
+        self._pending = False
 
     def on_train_batch_end(self, batch, logs=None):
         p = self.progress
-        p.step += 1
-        p.examples_seen += self.examples_per_step
         loss = float((logs or {}).get("loss", 0.0))
         if not math.isfinite(loss):
             self.model.stop_training = True
@@ -152,13 +166,23 @@ class StepCheckpoint(keras.callbacks.Callback):
                 f"the training loss is {loss} at step {p.step}: training diverged. The last "
                 f"checkpoint (step {p.last_saved_step}) is kept; lower schedule.learning_rate "
                 "or set schedule.clipnorm, then rerun to resume from it")
-        if p.step % self.every_steps == 0:
-            self._save()
+        due = p.step % self.every_steps == 0
         reason = "steps" if p.step >= self.total_steps else self._external_stop()
         if reason:
             p.stop_reason = reason
-            self._save()
             self.model.stop_training = True
+        per_epoch = (self.params or {}).get("steps")
+        epoch_ends = bool(reason) or (per_epoch is not None and batch + 1 >= per_epoch)
+        if due or reason:
+            # At an epoch's end (or a stop, which ends the epoch), after the
+            # validation and the logs of on_epoch_end.
+            self._pending = epoch_ends
+            if not epoch_ends:
+                self._save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._pending:
+            self._save()
 
     def _external_stop(self) -> str | None:
         if self.worker.multi_worker and self.progress.step % self.sync_every:
@@ -177,6 +201,7 @@ class StepCheckpoint(keras.callbacks.Callback):
             self._save()
 
     def _save(self):
+        self._pending = False
         if self.progress.last_saved_step != self.progress.step:
             self.save(self.progress)
             self.progress.last_saved_step = self.progress.step
@@ -307,7 +332,8 @@ class HistoryLogger(keras.callbacks.Callback):
 
 
 def truncate_csv(path, last_step: int) -> None:
-    """Drops rows after ``last_step`` (logged by a run killed after its last checkpoint)."""
+    """Drops rows after ``last_step`` (logged by a run killed after its last checkpoint)
+    and rows cut short by the kill."""
     path = Path(path)
     if not path.exists():
         return
@@ -315,9 +341,9 @@ def truncate_csv(path, last_step: int) -> None:
         rows = list(csv.reader(f))
     if not rows:
         return
-    kept = [rows[0]] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= last_step]
-    if len(kept) == len(rows):
-        return
+    # A row cut short by a kill has fewer fields; every row after the step goes.
+    kept = [rows[0]] + [r for r in rows[1:] if len(r) == len(rows[0]) and r[0].isdigit()
+                        and int(r[0]) <= last_step]
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with tmp.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(kept)
@@ -326,5 +352,5 @@ def truncate_csv(path, last_step: int) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["BestModelExport", "HistoryLogger", "RunProgress", "StepCheckpoint", "StopRequest",
-           "TrainingError", "save_model_atomic", "truncate_csv"]
+__all__ = ["BestModelExport", "HistoryLogger", "RunProgress", "StepCheckpoint", "StepCounter",
+           "StopRequest", "TrainingError", "save_model_atomic", "truncate_csv"]

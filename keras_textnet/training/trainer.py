@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from keras_textnet.training.callbacks import (BestModelExport, HistoryLogger, RunProgress,
-                                              StepCheckpoint, StopRequest, TrainingError,
-                                              save_model_atomic, truncate_csv)
+                                              StepCheckpoint, StepCounter, StopRequest,
+                                              TrainingError, save_model_atomic, truncate_csv)
 from keras_textnet.training.config import (AnnotationSourceConfig, ConfigError, ScheduleConfig,
                                            SyntheticSourceConfig, TrainingConfig)
 
@@ -289,15 +289,16 @@ class Trainer:
                                           input_context=ctx, cache_root=cache))
         evaluate = self._validation(model, strategy, cache)
         deadline = None if self.minutes is None else started + self.minutes * 60
-        callbacks = [
-            StepCheckpoint(progress, save_checkpoint, config.schedule.steps,
-                           config.checkpoint.every_steps, config.data.batch_size,
-                           deadline=deadline, stop_request=stop_request, strategy=strategy,
-                           worker=worker, sync_every=config.logging.every_steps),
+        callbacks = [  # in this order (see keras_textnet.training.callbacks)
+            StepCounter(progress, config.data.batch_size),
             BestModelExport(progress, out, evaluate=evaluate, strategy=strategy, worker=worker,
                             log=self.log),
             HistoryLogger(progress, out, config.logging.every_steps,
                           tensorboard=config.logging.tensorboard, enabled=worker.is_chief),
+            StepCheckpoint(progress, save_checkpoint, config.schedule.steps,
+                           config.checkpoint.every_steps, deadline=deadline,
+                           stop_request=stop_request, strategy=strategy, worker=worker,
+                           sync_every=config.logging.every_steps),
         ]
         per_epoch = config.schedule.steps_per_epoch
         epochs = math.ceil(config.schedule.steps / per_epoch)
