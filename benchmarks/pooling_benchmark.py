@@ -38,26 +38,32 @@ def _pooling_cases():
 
 
 def _alternate(functions: dict, repeats: int) -> dict:
-    """Median seconds of each function, called in turn ``repeats`` times after a warm-up."""
+    """Median wall and CPU seconds of each function, called in turn after a warm-up.
+
+    Returns ``{name: (wall, cpu)}``. CPU time is the process's (all of TF's threads): on a
+    machine shared with other jobs it measures the work done, where wall time also measures
+    the wait for a core.
+    """
     for fn in functions.values():
         fn()
-    times = {name: [] for name in functions}
+    times = {name: ([], []) for name in functions}
     for _ in range(repeats):
         for name, fn in functions.items():
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+            times[name][0].append(time.perf_counter() - wall)
+            times[name][1].append(time.process_time() - cpu)
+    return {name: (statistics.median(w), statistics.median(c)) for name, (w, c) in times.items()}
 
 
-def pooling_figures(repeats: int):
+def pooling_figures(case, repeats: int):
+    """Forward and forward+backward times of both implementations on ``case``, and parity."""
     import numpy as np
     import tensorflow as tf
 
     from keras_textnet.ops import custom_op_loader as loader
     from keras_textnet.ops.dynamic_roi_pooling import dynamic_roi_pooling
 
-    case = _pooling_cases().realistic_case(seed=0)
     attrs = {k: case[k] for k in ("spatial_scale", "pooled_height", "max_width",
                                   "sampling_ratio", "aligned")}
     features = tf.constant(case["features"])
@@ -96,9 +102,27 @@ def pooling_figures(repeats: int):
                       "tf": lambda: tf_fwd(features)[0].numpy()}, repeats)
     fb = _alternate({"custom": lambda: custom_fb(features)[1].numpy(),
                      "tf": lambda: tf_fb(features)[1].numpy()}, repeats)
-    return dict(forward=fwd, forward_backward=fb, parity=parity,
-                mean_width=float(widths.mean()), at_max=int((widths == 128).sum()),
+    return dict(forward=fwd, forward_backward=fb, parity=parity, lines=int(widths.size),
+                max_width=attrs["max_width"], mean_width=float(widths.mean()),
+                at_max=int((widths == attrs["max_width"]).sum()),
                 library=str(loader.custom_ops_path()))
+
+
+def train_shape_case(model, image_size, batch=2, seed=5):
+    """Pooling inputs of the shapes one train step of ``model`` pools: its recognition map,
+    ``recognition_rois_per_image`` text lines per image."""
+    import numpy as np
+
+    cases = _pooling_cases()
+    rng = np.random.default_rng(seed)
+    num = batch * model.recognition_rois_per_image
+    boxes, angles = cases.text_line_boxes(rng, num, *image_size)
+    return dict(features=rng.standard_normal((batch, image_size[0] // 4, image_size[1] // 4,
+                                              model.recognition_channels), np.float32),
+                boxes=boxes, angles=angles,
+                box_indices=np.repeat(np.arange(batch), num // batch).astype(np.int32),
+                spatial_scale=0.25, pooled_height=model.pooled_height,
+                max_width=model.max_width, sampling_ratio=model.sampling_ratio, aligned=True)
 
 
 def train_step_figures(steps: int):
@@ -131,7 +155,9 @@ def train_step_figures(steps: int):
             float(logs["loss"])
         return _call
 
-    return _alternate({name: run(name) for name in steps_fn}, steps), DEFAULT_TRAINING_SIZE
+    step_times = _alternate({name: run(name) for name in steps_fn}, steps)
+    pooling = pooling_figures(train_shape_case(model, DEFAULT_TRAINING_SIZE), max(steps, 5))
+    return step_times, pooling, DEFAULT_TRAINING_SIZE
 
 
 def main(argv=None) -> int:
@@ -146,39 +172,45 @@ def main(argv=None) -> int:
     from machine import describe_machine
 
     load_before = os.getloadavg()[0]
-    pool = pooling_figures(args.repeats)
+    pool = pooling_figures(_pooling_cases().realistic_case(seed=0), args.repeats)
     fwd, fb = pool["forward"], pool["forward_backward"]
-    print(f"forward: custom {fwd['custom'] * 1e3:.1f} ms, tf {fwd['tf'] * 1e3:.1f} ms "
-          f"({fwd['tf'] / fwd['custom']:.1f}x)", flush=True)
-    print(f"forward+backward: custom {fb['custom'] * 1e3:.1f} ms, tf {fb['tf'] * 1e3:.1f} ms "
-          f"({fb['tf'] / fb['custom']:.1f}x)", flush=True)
+    for label, t in (("forward", fwd), ("forward+backward", fb)):
+        print(f"{label}: custom {t['custom'][0] * 1e3:.1f} ms ({t['custom'][1] * 1e3:.0f} ms "
+              f"CPU), tf {t['tf'][0] * 1e3:.1f} ms ({t['tf'][1] * 1e3:.0f} ms CPU): "
+              f"{t['tf'][0] / t['custom'][0]:.1f}x wall, {t['tf'][1] / t['custom'][1]:.1f}x CPU",
+              flush=True)
     print(f"parity: {pool['parity']}", flush=True)
     train = None
     if not args.no_train_step:
-        train, size = train_step_figures(args.train_steps)
-        print(f"train step: custom {train['custom']:.3f} s, tf {train['tf']:.3f} s "
-              f"({train['tf'] / train['custom']:.2f}x)", flush=True)
+        train, train_pool, size = train_step_figures(args.train_steps)
+        print(f"train step: custom {train['custom'][0]:.3f} s, tf {train['tf'][0]:.3f} s "
+              f"({train['tf'][0] / train['custom'][0]:.2f}x wall, "
+              f"{train['tf'][1] / train['custom'][1]:.2f}x CPU)", flush=True)
     load_after = os.getloadavg()[0]
 
+    def row(label, t, scale, unit):
+        return (f"| {label} | {t['custom'][0] * scale:.{unit}f} | {t['tf'][0] * scale:.{unit}f} | "
+                f"**{t['tf'][0] / t['custom'][0]:.1f}x** | {t['custom'][1] * scale:.{unit}f} | "
+                f"{t['tf'][1] * scale:.{unit}f} | **{t['tf'][1] / t['custom'][1]:.1f}x** |")
+
+    header = ("| | custom op | pure TF | speed-up | custom op, CPU time | pure TF, CPU time | "
+              "speed-up, CPU time |")
     command = " ".join(["python", "benchmarks/pooling_benchmark.py"] + (argv or sys.argv[1:]))
     lines = [
         "# Dynamic RoI pooling on the CPU: custom op vs pure TF", "",
         f"Command: `{command}`  ",
         f"Machine: {describe_machine()}, TensorFlow {tf.__version__}; load average "
-        f"{load_before:.1f} before, {load_after:.1f} after (the CPU is shared with a training "
-        f"job: absolute times are noisy, the two implementations alternate call by call so "
-        f"their ratio is the figure to read).  ",
+        f"{load_before:.1f} before, {load_after:.1f} after. The CPU is shared with a training "
+        f"job, so absolute times are noisy: the two implementations alternate call by call, "
+        f"and besides wall time the process's CPU time (all threads) is reported, which "
+        f"measures the work rather than the wait for a core.  ",
         f"Custom op: `{pool['library']}`.", "",
         "## Pooling, realistic case", "",
         "Batch 2, C2 of a 1024 x 1024 page (256 x 256 x 64 float32), 512 text-line boxes "
         f"(mean width {pool['mean_width']:.1f} bins, {pool['at_max']} at Wmax), Hp 8, "
-        f"Wmax 128, s 2; `tf.function`, median of {args.repeats} after a warm-up.", "",
-        "| | custom op (ms) | pure TF (ms) | speed-up |",
-        "| --- | ---: | ---: | ---: |",
-        f"| forward | {fwd['custom'] * 1e3:.1f} | {fwd['tf'] * 1e3:.1f} | "
-        f"{fwd['tf'] / fwd['custom']:.1f}x |",
-        f"| forward + backward | {fb['custom'] * 1e3:.1f} | {fb['tf'] * 1e3:.1f} | "
-        f"{fb['tf'] / fb['custom']:.1f}x |", "",
+        f"Wmax 128, s 2; `tf.function`, median of {args.repeats} after a warm-up; times in ms.",
+        "", header, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        row("forward", fwd, 1e3, 1), row("forward + backward", fb, 1e3, 1), "",
         f"Largest difference custom vs pure TF on this case: forward "
         f"{pool['parity']['forward']:.1e}, gradient {pool['parity']['gradient']:.1e} (gradient "
         f"values up to {pool['parity']['gradient_scale']:.1f}).",
@@ -188,10 +220,17 @@ def main(argv=None) -> int:
             "", "## Train step of the default preset", "",
             f"`TextNet.from_preset(\"mobilenet\")`, batch 2 at {size[0]}x{size[1]}, synthetic "
             f"pages, `tf.function(model.train_step)` traced once per implementation; median of "
-            f"{args.train_steps} steps each after a warm-up, alternating.", "",
-            "| | custom op (s) | pure TF (s) | ratio |", "| --- | ---: | ---: | ---: |",
-            f"| train step | {train['custom']:.3f} | {train['tf']:.3f} | "
-            f"{train['tf'] / train['custom']:.2f}x |",
+            f"{args.train_steps} steps each after a warm-up, alternating; times in s.", "",
+            header, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            row("train step (s)", train, 1, 3),
+            row("its pooling alone, forward + backward (ms)", train_pool["forward_backward"],
+                1e3, 1),
+            "",
+            f"The step pools {train_pool['lines']} text lines (recognition_rois_per_image per "
+            f"image, here of mean width {train_pool['mean_width']:.1f} of Wmax "
+            f"{train_pool['max_width']} bins) from a {size[0] // 4}x{size[1] // 4} map: the "
+            f"last row times that pooling alone, with the same inputs' shapes, so its share of "
+            f"the step can be read off.",
         ]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -255,7 +255,8 @@ def cmd_build_ops(args):
         with loader.pooling_implementation("tf"):
             pure, _ = dynamic_roi_pooling(features, boxes, [0, 1], [0.1, -0.2], **kwargs)
         error = float(np.abs(custom.numpy() - pure.numpy()).max())
-        print(f"loaded; custom op vs pure TF on a small case: max abs difference {error:.1e}")
+        print(loader.describe())
+        print(f"custom op vs pure TF on a small case: max abs difference {error:.1e}")
         if not error < 1e-5:
             raise CommandError(f"the custom op disagrees with pure TF ({error:.2e}); please report")
 

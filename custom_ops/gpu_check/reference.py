@@ -88,7 +88,7 @@ def forward(features, boxes, box_indices, angles=None, *, spatial_scale, pooled_
             max_width, sampling_ratio, aligned, chunk=65536):
     """``(pooled (N, Hp, Wmax, C) float64, widths (N,) int32)``."""
     features = np.asarray(features, np.float64)
-    batch, height, width, channels = features.shape
+    height, width, channels = features.shape[1:]
     num = np.asarray(boxes).reshape(-1, 4).shape[0]
     w, cells, pixels, weights = bin_taps(boxes, box_indices, angles, height, width,
                                          spatial_scale=spatial_scale,

@@ -34,7 +34,6 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import warnings
@@ -99,7 +98,8 @@ def _tool_version(tool: str) -> str:
         raise CustomOpError(f"no C++ compiler: `{tool}` is not on the PATH (set CXX to use "
                             f"another).")
     try:
-        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
+        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60,
+                              check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise CustomOpError(f"the compiler `{tool}` does not run: {error}") from error
     if done.returncode != 0:
@@ -341,7 +341,7 @@ def _register_gradients(module):
                     aligned=op.get_attr("aligned"))
 
     @tf.RegisterGradient(OP_NAME)
-    def _pooling_grad(op, grad_pooled, grad_widths):  # noqa: ARG001 (widths: integer output)
+    def _pooling_grad(op, grad_pooled, _grad_widths):  # widths are integers: no gradient
         features, boxes, box_indices, angles = op.inputs
         grad = module.keras_textnet_dynamic_roi_pooling_grad(
             grad_pooled, boxes, box_indices, angles, tf.shape(features, out_type=tf.int32),
@@ -456,7 +456,3 @@ def describe() -> str:
     if _LIBRARY.error is not None:
         return f"pooling implementation: {setting}; custom op unavailable: {_LIBRARY.error}"
     return f"pooling implementation: {setting}; custom op not loaded yet"
-
-
-if __name__ == "__main__":  # python -m keras_textnet.ops.custom_op_loader
-    print(build_custom_ops(), file=sys.stdout)

@@ -61,8 +61,7 @@ from keras_textnet.ops import custom_op_loader
 from keras_textnet.ops.bilinear_sampling import (bilinear_sample_mean, box_frame_points,
                                                  expand_rows, prepare_roi_inputs,
                                                  validate_positive_int, validate_spatial_scale)
-from keras_textnet.ops.custom_op_loader import (pooling_implementation,
-                                                set_pooling_implementation)
+from keras_textnet.ops.custom_op_loader import pooling_implementation, set_pooling_implementation
 
 __all__ = ["dynamic_roi_pooling", "dynamic_roi_widths", "pooling_implementation",
            "set_pooling_implementation"]
