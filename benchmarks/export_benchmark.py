@@ -165,7 +165,8 @@ def main(argv=None) -> int:
               ("Lines matched one-to-one by IoU >= 0.5; box difference is the largest "
                "coordinate difference in pixels over matched lines."), "",
               ("| runtime | pages with the same count | lines matched | max box diff (px) | "
-               "identical strings | pages exact |"), "| --- | ---: | ---: | ---: | ---: | ---: |"]
+               "identical strings | characters agreeing | pages exact |"),
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name in names[1:]:
         s = summarize(agreement[name])
         ref = max(s["reference_lines"], 1)
@@ -173,6 +174,7 @@ def main(argv=None) -> int:
                      f"{s['matched_lines']}/{s['reference_lines']} | {s['max_box_diff']:.3f} | "
                      f"{s['identical_text']}/{s['reference_lines']} "
                      f"({100 * s['identical_text'] / ref:.1f}%) | "
+                     f"{100 * s['character_agreement']:.2f}% | "
                      f"{s['pages_exact']}/{s['pages']} |")
         print(format_summary(name, s))
     lines += ["", "## Files", "", "| file | size (MB) |", "| --- | ---: |"]

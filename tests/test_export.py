@@ -46,7 +46,7 @@ def tflite_dir(tiny, tmp_path_factory):
     from keras_textnet.export.tflite import export_tflite
 
     out = tmp_path_factory.mktemp("tflite")
-    export_tflite(tiny, out, input_size=SIZE, variants=("fp32",), report=False)
+    export_tflite(tiny, out, input_size=SIZE, variants=("fp32", "int8"), report=False)
     return out
 
 
@@ -85,6 +85,33 @@ def test_tflite_reader_gives_prediction_json_for_any_image(tflite_dir):
     for line in result["lines"]:
         x0, y0, x1, y1 = line["box"]
         assert 0 <= x0 < x1 <= 150 and 0 <= y0 < y1 <= 200
+
+
+def test_quantized_variant_keeps_only_weights_quantized(tflite_dir):
+    from ai_edge_litert import schema_py_generated as schema
+
+    from keras_textnet.export.tflite import _exact_int16
+
+    def constants(path):
+        model = schema.ModelT.InitFromPackedBuf(path.read_bytes(), 0)
+        graph = model.subgraphs[0]
+        return {t.name: (t, bytes(model.buffers[t.buffer].data)) for t in graph.tensors
+                if model.buffers[t.buffer].data is not None and
+                len(model.buffers[t.buffer].data)}
+
+    fp32 = constants(tflite_dir / "textnet_fp32.tflite")
+    int8 = constants(tflite_dir / "textnet_int8.tflite")
+    anchors = [name for name, (t, _) in fp32.items() if list(t.shape)[-1:] == [4] and
+               t.shape[0] > 1000]
+    assert len(anchors) == 1  # the (A, 4) anchor table
+    tensor, data = int8[anchors[0]]
+    assert tensor.type == schema.TensorType.INT16  # not int8: stored exactly
+    decoded = np.frombuffer(data, np.int16) * tensor.quantization.scale[0]
+    np.testing.assert_array_equal(decoded, np.frombuffer(fp32[anchors[0]][1], np.float32))
+    weights = [t for t, _ in int8.values() if t.type == schema.TensorType.INT8]
+    assert len(weights) > 10  # the weights stay int8
+    assert _exact_int16(np.array([0.125, -820.125, 1800.0])) is not None
+    assert _exact_int16(np.array([0.1])) is None and _exact_int16(np.array([1e6])) is None
 
 
 def test_gpu_report_classifies_ops_and_finds_the_conv_block(tflite_dir):

@@ -93,8 +93,8 @@ class OnnxTextNet:
         self.path = path
         self.info = info
         self.charset = output_helpers.charset_of(info)
+        ort.set_default_logger_severity(3)  # tf2onnx's nearest resize warns on every load
         options = ort.SessionOptions()
-        options.log_severity_level = 3  # tf2onnx's nearest resize warns on every load
         if num_threads:
             options.intra_op_num_threads = int(num_threads)
             options.inter_op_num_threads = 1

@@ -5,7 +5,9 @@ names, batch 1, or the SavedModel's) are compared line by line: each reference
 line is matched one-to-one to the candidate line of highest IoU (>= 0.5),
 greedily by decreasing IoU. Reported: whether the counts agree, how many lines
 matched, the largest box coordinate difference over matched lines (pixels), and
-how many matched lines have the identical string.
+how many matched lines have the identical string, and the character agreement
+over matched lines (one minus the summed edit distance over the reference
+characters).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class PageAgreement:
     matched: int
     identical_text: int
     max_box_diff: float
+    characters: int = 0  # characters of the matched reference lines
+    edits: int = 0  # edit distance between the matched lines' strings, summed
 
     @property
     def same_count(self) -> bool:
@@ -57,6 +61,18 @@ def _iou(a, b):
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions) between two strings."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
 def compare_page(reference: dict, candidate: dict, charset=None) -> PageAgreement:
     """Agreement of two runs on one page (batch 1 output dicts, same box convention)."""
     n_ref = int(np.asarray(reference["count"]).reshape(-1)[0])
@@ -65,7 +81,7 @@ def compare_page(reference: dict, candidate: dict, charset=None) -> PageAgreemen
     got_boxes = np.asarray(candidate["boxes"], np.float64)[0][:n_got]
     ref_text = _texts(reference, charset, n_ref)
     got_text = _texts(candidate, charset, n_got)
-    matched = identical = 0
+    matched = identical = characters = edits = 0
     max_diff = 0.0
     if n_ref and n_got:
         iou = _iou(ref_boxes, got_boxes)
@@ -79,8 +95,10 @@ def compare_page(reference: dict, candidate: dict, charset=None) -> PageAgreemen
             used_got.add(j)
             matched += 1
             identical += ref_text[i] == got_text[j]
+            characters += len(ref_text[i])
+            edits += edit_distance(ref_text[i], got_text[j])
             max_diff = max(max_diff, float(np.abs(ref_boxes[i] - got_boxes[j]).max()))
-    return PageAgreement(n_ref, n_got, matched, identical, max_diff)
+    return PageAgreement(n_ref, n_got, matched, identical, max_diff, characters, edits)
 
 
 def summarize(pages: list) -> dict:
@@ -95,6 +113,8 @@ def summarize(pages: list) -> dict:
         "matched_lines": sum(p.matched for p in pages),
         "identical_text": sum(p.identical_text for p in pages),
         "max_box_diff": max([p.max_box_diff for p in pages], default=0.0),
+        "character_agreement": 1.0 - sum(p.edits for p in pages) / max(
+            sum(p.characters for p in pages), 1),
     }
 
 
@@ -105,8 +125,9 @@ def format_summary(name: str, summary: dict) -> str:
             f"{summary['matched_lines']}/{summary['reference_lines']} lines matched "
             f"(max box diff {summary['max_box_diff']:.3f} px), "
             f"{summary['identical_text']}/{summary['reference_lines']} identical strings "
-            f"({100 * summary['identical_text'] / lines:.1f}%), "
+            f"({100 * summary['identical_text'] / lines:.1f}%; characters "
+            f"{100 * summary['character_agreement']:.2f}%), "
             f"{summary['pages_exact']}/{summary['pages']} pages exact")
 
 
-__all__ = ["PageAgreement", "compare_page", "format_summary", "summarize"]
+__all__ = ["PageAgreement", "compare_page", "edit_distance", "format_summary", "summarize"]

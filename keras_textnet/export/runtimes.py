@@ -79,8 +79,8 @@ def tflite_runner(path, num_threads: int | None = None):
 def onnx_runner(path, num_threads: int | None = None):
     import onnxruntime as ort
 
+    ort.set_default_logger_severity(3)  # tf2onnx's nearest resize warns on every load
     options = ort.SessionOptions()
-    options.log_severity_level = 3
     if num_threads:
         options.intra_op_num_threads = int(num_threads)
         options.inter_op_num_threads = 1
