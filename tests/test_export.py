@@ -274,9 +274,10 @@ def test_inference_settings_keep_weights(tiny, page):
         load_model(None, preset="huge")
 
 
-def test_cli_export_errors_are_one_line(tmp_path, capsys):
+def test_cli_export_errors_are_one_line(tmp_path, capsys, monkeypatch):
     from keras_textnet.cli import main
 
+    monkeypatch.setenv("KERAS_TEXTNET_MODEL", str(tmp_path / "missing.keras"))
     assert main(["export", "--format", "onnx", "--out", str(tmp_path)]) == 2
     assert "--model" in capsys.readouterr().err
     assert main(["export", "--format", "tflite", "--model", str(tmp_path / "none.keras"),

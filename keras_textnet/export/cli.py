@@ -57,7 +57,8 @@ def add_export_parser(subparsers):
                "  keras-textnet export --format onnx --preset tiny --out /tmp/onnx")
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--model", help="a .keras model, or a .weights.h5 file with --preset")
+    p.add_argument("--model", help="a .keras model, or a .weights.h5 file with --preset "
+                                   "(default: the shipped model, or $KERAS_TEXTNET_MODEL)")
     p.add_argument("--preset", help="the preset of a weights file, or (without --model) an "
                                     "untrained model of this preset")
     p.add_argument("--input-size", type=_size, default=None, metavar="HxW",
@@ -85,8 +86,12 @@ def cmd_export(args):
     from keras_textnet.export.model_source import ExportError, load_model
 
     if args.model is None and args.preset is None:
-        raise CommandError("export needs --model FILE (.keras, or .weights.h5 with --preset) or "
-                           "--preset NAME")
+        from keras_textnet.pretrained import default_model_path
+
+        try:
+            args.model = str(default_model_path())  # the shipped model
+        except FileNotFoundError as e:
+            raise CommandError(f"{e}; or export an untrained model with --preset NAME") from e
     if args.format != "tflite" and args.variants:
         raise CommandError("--variants applies to --format tflite only")
     overrides = {}
