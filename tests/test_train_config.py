@@ -111,3 +111,13 @@ def test_cli_prints_the_resolved_config_and_reports_errors_in_one_line(tmp_path,
     err = capsys.readouterr().err.strip()
     assert err == ("keras-textnet: error: the command line, key 'data.batch_size': expected a "
                    "positive integer; received 0")
+
+
+def test_the_shipped_configs_load():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "training" / "configs"
+    paths = sorted(folder.glob("*.yaml"))
+    assert paths
+    for path in paths:
+        TrainingConfig.load(path)
