@@ -209,8 +209,8 @@ class TextNet(keras.Model):
     def _features(self, images, training):
         x = tf.cast(images, tf.float32)
         feats = self.backbone(x, training=training)
-        pyramid = self.feature_pyramid(feats, training=training)
-        recognition_map = self.recognition_adapter(feats["C2"])
+        pyramid = _float32(self.feature_pyramid(feats, training=training))
+        recognition_map = _float32(self.recognition_adapter(feats["C2"]))
         return pyramid, recognition_map
 
     def _anchors(self, image_size):
@@ -238,19 +238,20 @@ class TextNet(keras.Model):
             recognition_map, flat, indices, tf.reshape(angles, [-1]), spatial_scale=0.25,
             pooled_height=self.pooled_height, max_width=self.max_width,
             sampling_ratio=self.sampling_ratio, aligned=True)
-        return self.recognizer(pooled, widths, training=training)
+        return _float32(self.recognizer(pooled, widths, training=training))
 
     # -------------------------------------------------------------- inference
     def call(self, images, training=False):
         pyramid, recognition_map = self._features(images, training)
-        objectness, deltas = self.proposal_head({k: pyramid[k] for k in self.pyramid_levels})
+        objectness, deltas = _float32(self.proposal_head({k: pyramid[k]
+                                                          for k in self.pyramid_levels}))
         image_size = tf.shape(images)[1:3]
         anchors = self._anchors(image_size)
         proposals, _, valid = generate_proposals(
             objectness, deltas, anchors, image_size, pre_nms_topk=self.rpn_pre_nms_topk,
             post_nms_topk=self.rpn_post_nms_topk, nms_iou=self.rpn_nms_iou)
         batch, num = tf.shape(proposals)[0], tf.shape(proposals)[1]
-        head = self.box_head(self._roi_features(pyramid, proposals))
+        head = _float32(self.box_head(self._roi_features(pyramid, proposals)))
         refined = box_ops.decode_boxes(tf.reshape(head["box_deltas"], [batch, num, 4]), proposals)
         refined = box_ops.clip_boxes(refined, image_size)
         in_use = tf.range(num)[tf.newaxis, :] < valid[:, tf.newaxis]
@@ -327,7 +328,8 @@ class TextNet(keras.Model):
         num_boxes = tf.cast(targets["num_boxes"], tf.int32)
 
         pyramid, recognition_map = self._features(images, training)
-        objectness, deltas = self.proposal_head({k: pyramid[k] for k in self.pyramid_levels})
+        objectness, deltas = _float32(self.proposal_head({k: pyramid[k]
+                                                          for k in self.pyramid_levels}))
         image_size = tf.shape(images)[1:3]
         anchors = self._anchors(image_size)
         rpn_t = assign_rpn_targets(anchors, gt_boxes, gt_ignore, num_boxes, seed=s_rpn)
@@ -341,7 +343,7 @@ class TextNet(keras.Model):
                                      rois_per_image=self.head_rois_per_image)
         rois = tf.stop_gradient(head_t["rois"])
         batch, per_image = tf.shape(rois)[0], tf.shape(rois)[1]
-        head = self.box_head(self._roi_features(pyramid, rois))
+        head = _float32(self.box_head(self._roi_features(pyramid, rois)))
         class_logits = tf.reshape(head["class_logits"], [batch, per_image])
         box_deltas = tf.reshape(head["box_deltas"], [batch, per_image, 4])
         head_class, head_box = head_losses(head_t["labels"], head_t["box_targets"],
@@ -440,6 +442,13 @@ class TextNet(keras.Model):
         """
         from keras_textnet.models.presets import build_preset
         return build_preset(preset, charset=charset, **overrides)
+
+
+def _float32(outputs):
+    """Floating outputs of a component in float32 (under a mixed-precision policy the
+    components compute in float16; the detection and CTC math around them stays float32)."""
+    return tf.nest.map_structure(
+        lambda t: tf.cast(t, tf.float32) if t.dtype.is_floating else t, outputs)
 
 
 def _maybe_deserialize(obj):
