@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     timings["onnx"] = time.perf_counter() - start
     print("exported: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()), flush=True)
 
-    sizes = [("Keras `.keras` (weights only: `model.save_weights`)", None),
+    sizes = [("Keras weights (`model.save_weights`, `.weights.h5`)", None),
              ("SavedModel (`NAME/1/`, all signatures)", _folder_size(saved)),
              ("TFLite fp32", _folder_size(tflite["fp32"])),
              ("TFLite fp16", _folder_size(tflite["fp16"])),

@@ -111,9 +111,10 @@ class GpuDelegateReport:
         return sum(flops[i] for part in taken for i in part) / max(self.total_flops, 1)
 
     def first_block(self) -> list:
-        """The nodes of the first supported partition in execution order (the conv bulk)."""
+        """The first supported partition holding a convolution: the conv bulk."""
+        ops = {n.index: n.op for n in self.nodes}
         for supported, nodes in self.partitions:
-            if supported and len(nodes) > 1:
+            if supported and any(ops[i] == "CONV_2D" for i in nodes):
                 return nodes
         return []
 
