@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from keras_textnet.layers.dynamic_roi_pooling import DynamicRoIPooling
+from keras_textnet.ops.custom_op_loader import pooling_implementation
 from keras_textnet.ops.dynamic_roi_pooling import dynamic_roi_pooling, dynamic_roi_widths
 
 RNG = np.random.default_rng(2019)
@@ -356,28 +357,30 @@ def test_converts_to_tflite_builtins_and_onnx(tmp_path):
                                                  max_width=16)
             return {"pooled": pooled, "widths": widths}
 
-    module = Pool()
-    tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path))
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex
-    runner = litert.Interpreter(model_content=converter.convert()).get_signature_runner()
-    onnx_model, _ = tf2onnx.convert.from_function(
-        module.serve, input_signature=module.serve.input_signature, opset=17)
-    session = onnxruntime.InferenceSession(onnx_model.SerializeToString())
-    onnx_inputs = [item.name for item in session.get_inputs()]
-    onnx_outputs = [item.name for item in session.get_outputs()]
+    # Exports trace the pure-TF pooling (the custom op is neither TFLite nor ONNX).
+    with pooling_implementation("tf"):
+        module = Pool()
+        tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex
+        runner = litert.Interpreter(model_content=converter.convert()).get_signature_runner()
+        onnx_model, _ = tf2onnx.convert.from_function(
+            module.serve, input_signature=module.serve.input_signature, opset=17)
+        session = onnxruntime.InferenceSession(onnx_model.SerializeToString())
+        onnx_inputs = [item.name for item in session.get_inputs()]
+        onnx_outputs = [item.name for item in session.get_outputs()]
 
-    features = RNG.normal(size=(2, 12, 16, 3)).astype(np.float32)
-    for num in (5, 0):
-        boxes = _random_boxes(RNG, num, 12, 16, 0.25).astype(np.float32)
-        inputs = dict(features=features, boxes=boxes,
-                      box_indices=RNG.integers(0, 2, num).astype(np.int32),
-                      angles=RNG.uniform(-1.0, 1.0, num).astype(np.float32))
-        expected = {key: value.numpy() for key, value in module.serve(**inputs).items()}
-        lite = runner(**inputs)
-        onnx = dict(zip(onnx_outputs,
-                        session.run(None, {name: inputs[name] for name in onnx_inputs})))
-        for got in (lite, onnx):
-            assert got["pooled"].shape == (num, 4, 16, 3)
-            np.testing.assert_array_equal(got["widths"], expected["widths"])
-            np.testing.assert_allclose(got["pooled"], expected["pooled"], atol=1e-5)
+        features = RNG.normal(size=(2, 12, 16, 3)).astype(np.float32)
+        for num in (5, 0):
+            boxes = _random_boxes(RNG, num, 12, 16, 0.25).astype(np.float32)
+            inputs = dict(features=features, boxes=boxes,
+                          box_indices=RNG.integers(0, 2, num).astype(np.int32),
+                          angles=RNG.uniform(-1.0, 1.0, num).astype(np.float32))
+            expected = {key: value.numpy() for key, value in module.serve(**inputs).items()}
+            lite = runner(**inputs)
+            onnx = dict(zip(onnx_outputs,
+                            session.run(None, {name: inputs[name] for name in onnx_inputs})))
+            for got in (lite, onnx):
+                assert got["pooled"].shape == (num, 4, 16, 3)
+                np.testing.assert_array_equal(got["widths"], expected["widths"])
+                np.testing.assert_allclose(got["pooled"], expected["pooled"], atol=1e-5)
