@@ -115,8 +115,7 @@ def update(model, batches, strategy=None):
         model._distribute_strategy = None   # as the trainer does (Keras 3.15)
         with strategy.scope():
             ds = strategy.distribute_datasets_from_function(
-                lambda ctx: tf.data.Dataset.from_tensor_slices(batches).map(
-                    lambda i, t: (i, t)).repeat())
+                lambda ctx: tf.data.Dataset.from_tensor_slices(batches).batch(1).repeat())
             model.fit(ds, steps_per_epoch=1, verbose=0)
     return np.concatenate([(w.numpy() - b).ravel()
                            for b, w in zip(before, model.trainable_weights)])

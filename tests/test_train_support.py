@@ -158,7 +158,8 @@ def checkpoint_steps(out) -> list[int]:
 def kill_after_checkpoint(command, out, step: int, timeout=600, delay: float = 0.0) -> dict:
     """Starts ``command``, SIGKILLs it once a checkpoint of ``step`` or later exists.
 
-    Returns what was on disk when it died: the checkpoints and the history rows.
+    Returns what was on disk when it died (the checkpoints, the history rows) and
+    whether processes it started outlived it by 30 s (``orphans``).
     """
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, cwd=ROOT, env=environment(), start_new_session=True)
@@ -174,6 +175,15 @@ def kill_after_checkpoint(command, out, step: int, timeout=600, delay: float = 0
         time.sleep(delay)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
+        # What it started (synthetic render workers) must end by itself.
+        orphans = True
+        for _ in range(300):
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                orphans = False
+                break
+            time.sleep(0.1)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -186,7 +196,8 @@ def kill_after_checkpoint(command, out, step: int, timeout=600, delay: float = 0
                 pass
         process.stdout.close()
     assert process.returncode == -signal.SIGKILL
-    return {"checkpoints": checkpoint_steps(out), "history": history_steps(out)}
+    return {"checkpoints": checkpoint_steps(out), "history": history_steps(out),
+            "orphans": orphans}
 
 
 def history_steps(out) -> list[int]:
