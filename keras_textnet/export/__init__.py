@@ -1,8 +1,14 @@
 """Deployment exports of a TextNet: SavedModel (TF Serving), TFLite (LiteRT), ONNX.
 
-Each format is one module (``saved_model``, ``tflite``, ``onnx``); ``outputs``
-turns the exported models' output tensors into words, ``gpu_report`` measures
-how much of a TFLite model a mobile GPU delegate can take, and ``cli`` is the
-``keras-textnet export`` command. Nothing here is imported by the package
-itself: TensorFlow loads only when an export runs.
+* ``saved_model``: TF Serving layout, image bytes or pixels in, boxes and text out;
+* ``tflite``: builtin-ops-only LiteRT models (fp32, fp16, int8) and a runner;
+* ``onnx``: tf2onnx conversion and an ONNX Runtime runner;
+* ``outputs``: the exported tensors and how to turn them into words (NumPy);
+* ``gpu_report``: how much of a TFLite model a mobile GPU delegate can take;
+* ``parity``, ``runtimes``: comparing and timing every format alike;
+* ``model_source``: what an export starts from, traced with pure-TF pooling;
+* ``cli``: the ``keras-textnet export`` command.
+
+Nothing here is imported by the package itself: TensorFlow loads only when an
+export runs. See ``docs/export.md``.
 """

@@ -28,6 +28,7 @@ class PageAgreement:
     max_box_diff: float
     characters: int = 0  # characters of the matched reference lines
     edits: int = 0  # edit distance between the matched lines' strings, summed
+    boxes_within_1px: int = 0  # matched lines whose box coordinates all differ by <= 1 px
 
     @property
     def same_count(self) -> bool:
@@ -81,7 +82,7 @@ def compare_page(reference: dict, candidate: dict, charset=None) -> PageAgreemen
     got_boxes = np.asarray(candidate["boxes"], np.float64)[0][:n_got]
     ref_text = _texts(reference, charset, n_ref)
     got_text = _texts(candidate, charset, n_got)
-    matched = identical = characters = edits = 0
+    matched = identical = characters = edits = within = 0
     max_diff = 0.0
     if n_ref and n_got:
         iou = _iou(ref_boxes, got_boxes)
@@ -97,8 +98,10 @@ def compare_page(reference: dict, candidate: dict, charset=None) -> PageAgreemen
             identical += ref_text[i] == got_text[j]
             characters += len(ref_text[i])
             edits += edit_distance(ref_text[i], got_text[j])
-            max_diff = max(max_diff, float(np.abs(ref_boxes[i] - got_boxes[j]).max()))
-    return PageAgreement(n_ref, n_got, matched, identical, max_diff, characters, edits)
+            diff = float(np.abs(ref_boxes[i] - got_boxes[j]).max())
+            within += diff <= 1.0
+            max_diff = max(max_diff, diff)
+    return PageAgreement(n_ref, n_got, matched, identical, max_diff, characters, edits, within)
 
 
 def summarize(pages: list) -> dict:
@@ -113,6 +116,7 @@ def summarize(pages: list) -> dict:
         "matched_lines": sum(p.matched for p in pages),
         "identical_text": sum(p.identical_text for p in pages),
         "max_box_diff": max([p.max_box_diff for p in pages], default=0.0),
+        "boxes_within_1px": sum(p.boxes_within_1px for p in pages),
         "character_agreement": 1.0 - sum(p.edits for p in pages) / max(
             sum(p.characters for p in pages), 1),
     }
@@ -123,7 +127,8 @@ def format_summary(name: str, summary: dict) -> str:
     lines = max(summary["reference_lines"], 1)
     return (f"{name}: {summary['pages_same_count']}/{summary['pages']} pages same count, "
             f"{summary['matched_lines']}/{summary['reference_lines']} lines matched "
-            f"(max box diff {summary['max_box_diff']:.3f} px), "
+            f"({summary['boxes_within_1px']} within 1 px, max box diff "
+            f"{summary['max_box_diff']:.3f} px), "
             f"{summary['identical_text']}/{summary['reference_lines']} identical strings "
             f"({100 * summary['identical_text'] / lines:.1f}%; characters "
             f"{100 * summary['character_agreement']:.2f}%), "

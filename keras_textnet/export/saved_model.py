@@ -245,11 +245,15 @@ def export_saved_model(model, out_dir, name: str = "textnet", version: int = 1,
         archive.write_out(str(target), verbose=False)
     extra = target / "assets.extra"
     extra.mkdir(exist_ok=True)
-    info = output_helpers.model_info(net, None, format="saved_model",
-                                     signatures=["serving_default", "serve_images"],
-                                     serving_outputs=list(SERVING_OUTPUTS), max_side=max_side,
-                                     scale=scale, max_pixels=max_pixels,
-                                     boxes="(y0, x0, y1, x1) in the input image's pixels")
+    d, length = net.detections_per_image, net.max_text_length
+    shapes = {"boxes": f"(B, {d}, 4)", "char_ids": f"(B, {d}, {length})",
+              "positions": f"(B, {d}, {length})", "count": "(B,)", "image_size": "(B, 2)"}
+    info = output_helpers.model_info(
+        net, None, format="saved_model", max_side=max_side, scale=scale, max_pixels=max_pixels,
+        input={"serving_default": "images (B,) string: encoded PNG or JPEG files",
+               "serve_images": "images (B, H, W, 3) uint8 RGB"},
+        outputs=[{"name": n, "shape": shapes.get(n, f"(B, {d})")} for n in SERVING_OUTPUTS],
+        boxes="(y0, x0, y1, x1) in the input image's pixels")
     output_helpers.write_model_info(extra / output_helpers.MODEL_INFO, info)
     return target
 
