@@ -134,8 +134,7 @@ def test_pdf_source_is_rendered_once_then_read_as_annotations(tmp_path):
     path = render_pdf_source(source, tmp_path / "cache")
     assert path.parent.parent == tmp_path / "cache"
     assert render_pdf_source(source, tmp_path / "cache") == path
-    images, targets = next(iter(resumable_dataset(_data(), [source],
-                                                  cache_root=tmp_path / "cache")))
+    images, _ = next(iter(resumable_dataset(_data(), [source], cache_root=tmp_path / "cache")))
     assert images.shape == (2, 64, 64, 3)
     with pytest.raises(FileNotFoundError, match="no PDF matches"):
         render_pdf_source(PDFSourceConfig(pdfs=str(tmp_path / "none*.pdf")), tmp_path)

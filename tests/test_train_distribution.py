@@ -140,8 +140,9 @@ print("RESULT " + json.dumps(out))
 @pytest.mark.slow
 def test_textnet_mirrored_step_equals_the_single_device_step():
     """Gradients of the replicas are summed: TextNet must give each its share of the mean."""
-    result = subprocess.run([sys.executable, "-c", MIRRORED_STEP], capture_output=True,
-                            text=True, cwd=ROOT, env=environment(), timeout=900)
+    result = subprocess.run([sys.executable, "-c", MIRRORED_STEP], check=False,
+                            capture_output=True, text=True, cwd=ROOT, env=environment(),
+                            timeout=900)
     assert result.returncode == 0, result.stderr[-4000:]
     [line] = [ln for ln in result.stdout.splitlines() if ln.startswith("RESULT ")]
     found = json.loads(line[len("RESULT "):])

@@ -34,8 +34,7 @@ from pathlib import Path
 import keras
 
 from keras_textnet.training.checkpoint_manager import fsync_path, write_json_atomic
-from keras_textnet.training.distribution import (WorkerInfo, all_workers_agree,
-                                                 all_workers_mean)
+from keras_textnet.training.distribution import WorkerInfo, all_workers_agree, all_workers_mean
 
 
 class TrainingError(RuntimeError):
@@ -144,7 +143,7 @@ class StepCheckpoint(keras.callbacks.Callback):
     def __init__(self, progress: RunProgress, save, total_steps: int, every_steps: int,
                  deadline: float | None = None,
                  stop_request: StopRequest | None = None, strategy=None,
-                 worker: WorkerInfo = WorkerInfo(), sync_every: int = 25):
+                 worker: WorkerInfo | None = None, sync_every: int = 25):
         super().__init__()
         self.progress = progress
         self.save = save
@@ -153,7 +152,7 @@ class StepCheckpoint(keras.callbacks.Callback):
         self.deadline = deadline
         self.stop_request = stop_request
         self.strategy = strategy
-        self.worker = worker
+        self.worker = worker or WorkerInfo()
         self.sync_every = max(1, int(sync_every))
         self._pending = False
 
@@ -217,13 +216,13 @@ class BestModelExport(keras.callbacks.Callback):
     """
 
     def __init__(self, progress: RunProgress, out_dir, evaluate=None, strategy=None,
-                 worker: WorkerInfo = WorkerInfo(), log=print):
+                 worker: WorkerInfo | None = None, log=print):
         super().__init__()
         self.progress = progress
         self.out_dir = Path(out_dir)
         self.evaluate = evaluate
         self.strategy = strategy
-        self.worker = worker
+        self.worker = worker or WorkerInfo()
         self.log = log
         self.monitor = "val_loss" if evaluate is not None else "loss"
         self.best = self.read_best(self.out_dir)

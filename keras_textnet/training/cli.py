@@ -124,7 +124,8 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
                    help="split the CPU into N logical devices (mirrored training without GPUs, "
                         "for tests)")
     p.add_argument("--minutes", type=float, metavar="M",
-                   help="stop (with a checkpoint) after M minutes of this invocation; rerun to go on")
+                   help="stop (with a checkpoint) after M minutes of this invocation; rerun "
+                        "to go on")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config key, e.g. --set schedule.warmup_steps=100 "
                         "(VALUE is YAML); repeatable")

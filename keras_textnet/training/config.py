@@ -300,7 +300,7 @@ class TrainingConfig:
     # -------------------------------------------------------------- loading
     @classmethod
     def load(cls, path: str | os.PathLike | None = None,
-             overrides: dict[str, Any] | None = None) -> "TrainingConfig":
+             overrides: dict[str, Any] | None = None) -> TrainingConfig:
         """Reads ``path`` (YAML; ``None``: all defaults), applies ``overrides``, validates.
 
         Raises:
@@ -335,7 +335,7 @@ class TrainingConfig:
 
     @classmethod
     def from_dict(cls, raw: dict, where: str = "config", origins: dict | None = None,
-                  base: Path | None = None) -> "TrainingConfig":
+                  base: Path | None = None) -> TrainingConfig:
         """Validates a plain dict (as in the YAML file); paths relative to ``base`` (cwd)."""
         raw = _resolve_paths(copy.deepcopy(raw), base or Path.cwd())
         return _build(cls, raw, _Where(where, origins or {}), "")
@@ -347,7 +347,7 @@ class TrainingConfig:
     def to_yaml(self) -> str:
         return yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False)
 
-    def differences(self, other: "TrainingConfig") -> dict[str, tuple]:
+    def differences(self, other: TrainingConfig) -> dict[str, tuple]:
         """``{dotted key: (self's value, other's value)}`` of every key that differs."""
         out = {}
         _diff(self.to_dict(), other.to_dict(), "", out)

@@ -352,4 +352,5 @@ def resumable_dataset(data: DataConfig, sources=None, *, training: bool = True,
 
 
 __all__ = ["MIX_BLOCK", "VALIDATION_SEED_OFFSET", "elements_per_step", "mix_counts",
-           "mix_selector", "raw_stream", "render_pdf_source", "render_synthetic_pages", "resumable_dataset", "stream_key"]
+           "mix_selector", "raw_stream", "render_pdf_source", "render_synthetic_pages",
+           "resumable_dataset", "stream_key"]

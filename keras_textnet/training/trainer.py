@@ -202,8 +202,7 @@ class Trainer:
             return self._train(model, strategy, worker, stop_request, started)
 
     def _train(self, model, strategy, worker, stop_request, started) -> TrainingResult:
-        from keras_textnet.training.checkpoint_manager import CheckpointManager, \
-            write_json_atomic
+        from keras_textnet.training.checkpoint_manager import CheckpointManager, write_json_atomic
 
         config, out = self.config, self.out_dir
         manager = CheckpointManager(out / "checkpoints",
