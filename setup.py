@@ -47,7 +47,9 @@ setup(
     packages=find_packages(include=["keras_textnet", "keras_textnet.*"])
     + ["keras_textnet.custom_ops_src"],
     package_dir={"keras_textnet.custom_ops_src": "custom_ops"},
-    package_data={"keras_textnet.custom_ops_src": ["*.cc", "*.h", "*.cuh", "Makefile",
+    # The trained model that `keras-textnet read` uses by default ships in keras_textnet/assets.
+    package_data={"keras_textnet": ["assets/*.keras"],
+                  "keras_textnet.custom_ops_src": ["*.cc", "*.h", "*.cuh", "Makefile",
                                                    "README.md", "gpu_check/*.py",
                                                    "gpu_check/*.cu", "gpu_check/*.sh"]},
     install_requires=INSTALL_REQUIRES,

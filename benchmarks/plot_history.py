@@ -27,7 +27,13 @@ def main(argv=None) -> int:
         (top if name in ("loss", "ctc") else bottom).plot(steps, values, label=name)
     top.set_ylabel("loss / CTC per character")
     bottom.set_ylabel("detection losses")
-    bottom.set_xlabel(f"step (batch 2; {rows[-1]['minutes']} minutes in all)")
+    # `minutes` restarts at 0 when a run resumes: add up the pieces.
+    total, last = 0.0, 0.0
+    for row in rows:
+        minutes = float(row["minutes"])
+        total += minutes - last if minutes >= last else minutes
+        last = minutes
+    bottom.set_xlabel(f"step (batch 2; about {total:.0f} minutes of training in all)")
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=8)
