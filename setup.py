@@ -19,6 +19,7 @@ INSTALL_REQUIRES = [
     "tf2onnx==1.17.0",
     "onnxruntime>=1.20",
     "ai-edge-litert>=2.0",
+    "flatbuffers>=24.3.25",  # TFLite model surgery (keras_textnet/export/tflite.py)
     "tensorboard==2.21.0",
     "tqdm>=4.66",
     "PyYAML>=6.0",
