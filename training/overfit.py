@@ -60,7 +60,11 @@ def run_overfit(preset="tiny", pages=4, steps=3000, page_size=(256, 320), target
     batch_targets = {k: tf.stack([t[k] for t in targets]) for k in targets[0]}
     dataset = tf.data.Dataset.from_tensors((batch_images, batch_targets)).repeat()
 
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0))
+    # Cosine decay to 5% over `steps`: at a constant 2e-3 the same-batch loss
+    # keeps bouncing (end-to-end F 0.86 -> 0.24 -> 0.81 between evaluations).
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps,
+                                                      alpha=0.05)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=5.0))
     predictor = TextNetPredictor(model)
     gt = AnnotationSet(images=[p.record for p in generated])
     start, taken, first_loss, last_loss, words = time.time(), 0, None, None, None
