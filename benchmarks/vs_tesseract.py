@@ -2,7 +2,7 @@
 
     python benchmarks/vs_tesseract.py --model runs/mobilenet_synth/model.keras \\
         --synthetic 30 --annotations data_cache/pdf_val/annotations.json \\
-        --out benchmarks/results/vs_tesseract
+        --out docs/results/vs_tesseract
 
 For each validation set (held-out synthetic pages rendered in memory from
 seeds ``--first-seed``.., and/or annotation files such as our PDF-rendered
