@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from keras_textnet.cli_args import size_type
 from keras_textnet.version import __version__
 
 
@@ -22,17 +23,7 @@ class CommandError(Exception):
 # helpers
 # ---------------------------------------------------------------------------
 
-def _size(text: str) -> tuple[int, int]:
-    """'1024x768' (height x width) or '1024' (square)."""
-    try:
-        parts = [int(p) for p in text.lower().split("x")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 1024x768; got {text!r}")
-    if len(parts) == 1:
-        parts = parts * 2
-    if len(parts) != 2 or min(parts) < 16:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH, each >= 16; got {text!r}")
-    return parts[0], parts[1]
+_size = size_type(minimum=16)
 
 
 def _page_range(text: str) -> tuple[int, int]:

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from keras_textnet.cli_args import size_type
+
 FORMATS = ("saved_model", "tflite", "onnx")
 
 
-def _size(text: str) -> tuple[int, int]:
-    """'1024x768' (height x width) or '1024' (square), multiples of 32."""
-    try:
-        parts = [int(p) for p in text.lower().split("x")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 1024x768; got {text!r}")
-    if len(parts) == 1:
-        parts = parts * 2
-    if len(parts) != 2 or min(parts) < 32 or parts[0] % 32 or parts[1] % 32:
-        raise argparse.ArgumentTypeError(
-            f"expected HEIGHTxWIDTH, multiples of 32 (the backbone's stride); got {text!r}")
-    return parts[0], parts[1]
+_size = size_type(minimum=32, multiple=32)
 
 
 def _variants(text: str) -> tuple[str, ...]:

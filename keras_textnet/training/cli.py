@@ -8,21 +8,13 @@ from __future__ import annotations
 
 import argparse
 
+from keras_textnet.cli_args import size_type
+
 STRATEGIES = ("default", "mirrored", "multi_worker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
-def _size(text: str) -> tuple[int, int]:
-    """'512x384' (height x width) or '512' (square)."""
-    try:
-        parts = [int(p) for p in text.lower().split("x")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 512x512; got {text!r}")
-    if len(parts) == 1:
-        parts = parts * 2
-    if len(parts) != 2 or min(parts) < 32:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH, each >= 32; got {text!r}")
-    return parts[0], parts[1]
+_size = size_type(minimum=32, example="512x512")
 
 
 def _positive_int(text: str) -> int:
