@@ -53,14 +53,9 @@ class TextNetPredictor:
     @classmethod
     def load(cls, path: str | os.PathLike, **kwargs) -> "TextNetPredictor":
         """A predictor for a saved ``.keras`` model file."""
-        import keras
+        from keras_textnet.pretrained import load_model
 
-        import keras_textnet.models.text_net  # noqa: F401  (registers the classes)
-
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"model file not found: {path}")
-        return cls(keras.models.load_model(path, compile=False), **kwargs)
+        return cls(load_model(path), **kwargs)
 
     # ------------------------------------------------------------------
     def _prepare(self, image: np.ndarray):
