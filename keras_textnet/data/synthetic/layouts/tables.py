@@ -5,6 +5,7 @@ Every cell is its own text line (a row never makes one line across the gutters).
 
 from __future__ import annotations
 
+import math
 import re
 
 from keras_textnet.data.synthetic.layouts.common import Ctx, Flow, fit, mix, pitch, text_line, wrap
@@ -179,9 +180,8 @@ def draw_table(ctx: Ctx, x0: int, y0: int, x1: int, max_y: int, font=None,
         extra = (width - total) / n if full else 0.0
         widths = [w + extra for w in nat]
     xs = [x0]
-    for w in widths:
+    for w in _whole_pixel_widths(widths, nat, width):
         xs.append(xs[-1] + w)
-    xs = [int(round(v)) for v in xs]
     tx1 = xs[-1]
     align = ["right" if k in NUMERIC else ("center" if k == "date" and ctx.chance(0.3) else "left")
              for k in kinds]
@@ -319,3 +319,24 @@ def layout_table(ctx: Ctx) -> None:
                           + ctx.text.sentence(4, 14), f, ctx.palette.ink, x0, base, x1 - x0)
                 flow.y = base + f.descent + ctx.u(6)
         fill_flow(ctx, flow, figures=False)
+
+
+def _whole_pixel_widths(widths: list[float], natural: list[float], width: int) -> list[int]:
+    """Column widths in whole pixels that never cut what a column needs.
+
+    Rounding each column edge to the nearest pixel could take up to a pixel off
+    a column, and a cell sized to its text would then lose its last word. Each
+    column is rounded up instead; the pixels this adds beyond ``width`` are
+    taken back from the columns with whole pixels to spare. Where none has any
+    (the columns' natural widths fill ``width`` to within a pixel each), the
+    table ends up to ``len(widths) - 1`` px wider rather than cutting text.
+    """
+    cols = [math.ceil(w - 1e-6) for w in widths]
+    over = sum(cols) - width
+    for j in sorted(range(len(cols)), key=lambda j: cols[j] - natural[j], reverse=True):
+        if over <= 0:
+            break
+        take = min(over, max(0, math.floor(cols[j] - natural[j])))
+        cols[j] -= take
+        over -= take
+    return cols
