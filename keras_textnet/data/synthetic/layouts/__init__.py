@@ -6,6 +6,7 @@ Each layout is a function ``layout(ctx)`` that draws a whole page through
 its default sampling weight.
 """
 
+from keras_textnet.data.synthetic.layouts.blank import layout_blank
 from keras_textnet.data.synthetic.layouts.business import (
                                                            layout_form,
                                                            layout_invoice,
@@ -35,6 +36,7 @@ LAYOUTS = {
     "code": layout_code,
     "toc": layout_toc,
     "mixed": layout_mixed,
+    "blank": layout_blank,
 }
 
 #: name -> default sampling weight.
@@ -50,6 +52,9 @@ DEFAULT_WEIGHTS = {
     "code": 0.8,
     "toc": 0.6,
     "mixed": 1.8,
+    # Pages without text; 0 by default so that a seed draws the same page as before
+    # (training configs give it a weight: training/configs/).
+    "blank": 0.0,
 }
 
 __all__ = ["Ctx", "DEFAULT_WEIGHTS", "LAYOUTS", "TextSource"]
