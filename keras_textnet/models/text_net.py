@@ -56,6 +56,9 @@ from keras_textnet.ops.roi_align import multilevel_roi_align
 from keras_textnet.ops.rotated_boxes import bounds_to_rotated_box
 from keras_textnet.ops.target_assignment import assign_rpn_targets, sample_head_targets
 
+#: What dynamic pooling may read (see ``recognition_features``).
+RECOGNITION_FEATURES = ("C2", "C2+P2")
+
 DEFAULT_LOSS_WEIGHTS = {"rpn_class": 1.0, "rpn_box": 1.0, "head_class": 1.0, "head_box": 1.0,
                         "head_angle": 1.0, "ctc": 1.0}
 
@@ -86,6 +89,12 @@ class TextNet(keras.Model):
             the width/height ratios (see :mod:`keras_textnet.ops.anchors`).
         recognition_channels: C2 is projected to this many channels before
             dynamic pooling.
+        recognition_features: what the stride-4 map the lines are pooled from
+            holds: ``"C2"`` (a 3x3 convolution over the backbone's C2 alone)
+            or ``"C2+P2"`` (plus a 1x1 projection of the pyramid's P2, which
+            carries the coarser levels' context down to stride 4; the
+            projection starts at zero, so a model warm-started from a
+            ``"C2"`` one reads exactly as it did).
         pooled_height, max_width, sampling_ratio: dynamic pooling attributes.
         roi_size: ``(rows, columns)`` of the box head's RoIAlign.
         rpn_*: proposal settings in training (``_train``) and inference.
@@ -110,7 +119,8 @@ class TextNet(keras.Model):
                  charset=None, pyramid_levels=("P2", "P3"),
                  anchor_heights=anchor_ops.DEFAULT_HEIGHTS,
                  anchor_aspect_ratios=anchor_ops.DEFAULT_ASPECT_RATIOS,
-                 recognition_channels: int = 64, pooled_height: int = 8, max_width: int = 256,
+                 recognition_channels: int = 64, recognition_features: str = "C2",
+                 pooled_height: int = 8, max_width: int = 256,
                  sampling_ratio: int = 2, roi_size=(4, 24),
                  rpn_pre_nms_topk_train: int = 2000, rpn_post_nms_topk_train: int = 512,
                  rpn_pre_nms_topk: int = 1000, rpn_post_nms_topk: int = 300,
@@ -150,6 +160,13 @@ class TextNet(keras.Model):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; received {value!r}")
         self.recognition_channels = recognition_channels
+        if recognition_features not in RECOGNITION_FEATURES:
+            raise ValueError(f"recognition_features must be one of {RECOGNITION_FEATURES}; "
+                             f"received {recognition_features!r}")
+        if recognition_features == "C2+P2" and "P2" not in self.pyramid_levels:
+            raise ValueError("recognition_features='C2+P2' needs P2 among pyramid_levels; "
+                             f"received {self.pyramid_levels}")
+        self.recognition_features = recognition_features
         self.pooled_height = pooled_height
         self.max_width = max_width
         self.sampling_ratio = sampling_ratio
@@ -176,9 +193,13 @@ class TextNet(keras.Model):
                 self.charset.num_classes:
             raise ValueError(f"the recognizer has {self.recognizer.num_classes} classes but the "
                              f"charset needs {self.charset.num_classes} (characters + blank)")
+        with_context = recognition_features == "C2+P2"
         self.recognition_adapter = keras.layers.Conv2D(
-            recognition_channels, 3, padding="same", activation="relu",
-            name="recognition_adapter")
+            recognition_channels, 3, padding="same",
+            activation=None if with_context else "relu", name="recognition_adapter")
+        self.recognition_context = keras.layers.Conv2D(
+            recognition_channels, 1, use_bias=False, kernel_initializer="zeros",
+            name="recognition_context") if with_context else None
         self.loss_trackers = {name: keras.metrics.Mean(name=name)
                               for name in ("loss", *DEFAULT_LOSS_WEIGHTS)}
 
@@ -210,8 +231,11 @@ class TextNet(keras.Model):
         x = tf.cast(images, tf.float32)
         feats = self.backbone(x, training=training)
         pyramid = _float32(self.feature_pyramid(feats, training=training))
-        recognition_map = _float32(self.recognition_adapter(feats["C2"]))
-        return pyramid, recognition_map
+        recognition_map = self.recognition_adapter(feats["C2"])
+        if self.recognition_context is not None:
+            recognition_map = keras.ops.relu(
+                recognition_map + self.recognition_context(pyramid["P2"]))
+        return pyramid, _float32(recognition_map)
 
     def _anchors(self, image_size):
         return anchor_ops.generate_anchors(image_size, strides=self.strides,
@@ -238,6 +262,12 @@ class TextNet(keras.Model):
             recognition_map, flat, indices, tf.reshape(angles, [-1]), spatial_scale=0.25,
             pooled_height=self.pooled_height, max_width=self.max_width,
             sampling_ratio=self.sampling_ratio, aligned=True)
+        if training:
+            # Columns past the widest line are padding that every recognizer ignores; in
+            # training the lines are short on average, so dropping them saves most of
+            # the recognizer's work. (Inference keeps the fixed Wmax for the exports.)
+            used = tf.reduce_max(tf.concat([tf.cast(widths, tf.int32), [1]], 0))
+            pooled = pooled[:, :, :tf.minimum((used + 7) // 8 * 8, tf.shape(pooled)[2])]
         return _float32(self.recognizer(pooled, widths, training=training))
 
     # -------------------------------------------------------------- inference
@@ -409,6 +439,7 @@ class TextNet(keras.Model):
             "anchor_heights": [list(h) for h in self.anchor_heights],
             "anchor_aspect_ratios": list(self.anchor_aspect_ratios),
             "recognition_channels": self.recognition_channels,
+            "recognition_features": self.recognition_features,
             "pooled_height": self.pooled_height,
             "max_width": self.max_width,
             "sampling_ratio": self.sampling_ratio,
