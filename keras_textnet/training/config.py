@@ -204,7 +204,7 @@ class PDFSourceConfig:
 
 SOURCE_KINDS = {"synthetic": SyntheticSourceConfig, "annotations": AnnotationSourceConfig,
                 "tfrecords": TFRecordSourceConfig, "pdf": PDFSourceConfig}
-PATH_KEYS = {"path", "pdfs", "cache_dir"}
+PATH_KEYS = {"path", "pdfs", "cache_dir", "init_from"}
 
 
 @dataclass
@@ -215,6 +215,9 @@ class ModelConfig:
     loss_weights: dict = _spec({}, _mapping(_float(minimum=0)),
                                "{loss: weight}, e.g. {ctc: 2.0}; others stay 1.0")
     seed: int = _spec(0, _int(), "keys the model's initialisation and target sampling")
+    init_from: str | None = _spec(None, _optional(_string),
+                                  "a .keras model (or 'shipped') whose weights start a new run: "
+                                  "variables matched by path and shape; not used when resuming")
 
 
 @dataclass
@@ -412,7 +415,8 @@ def _set_dotted(raw: dict, key: str, value, origin: str):
 def _resolve_paths(raw, base: Path):
     """Relative ``path`` / ``pdfs`` / ``cache_dir`` values of sources become absolute."""
     def fix(value):
-        if isinstance(value, str) and value and not os.path.isabs(value) and "://" not in value:
+        if isinstance(value, str) and value and not os.path.isabs(value) and "://" not in value \
+                and value != "shipped":
             return str(base / value)
         if isinstance(value, list):
             return [fix(v) for v in value]

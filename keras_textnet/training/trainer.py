@@ -77,6 +77,36 @@ def build_text_net(config: TrainingConfig):
                           f"preset {config.model.preset!r}: {e}") from None
 
 
+def warm_start(model, source) -> tuple[int, int]:
+    """Copies into ``model`` every variable of the model at ``source`` with the same path and shape.
+
+    ``source`` is a ``.keras`` file or ``"shipped"`` (the package's model). New
+    layers (a wider head, an added branch) keep their initialisation; so does a
+    variable whose shape changed. Returns ``(copied, total)`` variable counts.
+    """
+    from keras_textnet import pretrained
+
+    path = pretrained.default_model_path() if source == "shipped" else source
+    try:
+        donor = pretrained.load_model(path)
+    except Exception as e:  # noqa: BLE001 - any unreadable model is a config mistake
+        raise ConfigError(f"key 'model.init_from': cannot load {str(path)!r}: {e}") from None
+    def key(variable, owner):
+        # A built model's paths start with its name, a loaded one's may not.
+        prefix = owner.name + "/"
+        return variable.path[len(prefix):] if variable.path.startswith(prefix) else variable.path
+
+    values = {key(v, donor): v for v in donor.variables}
+    copied = 0
+    for v in model.variables:
+        d = values.get(key(v, model))
+        if d is not None and tuple(d.shape) == tuple(v.shape):
+            v.assign(d.numpy())
+            copied += 1
+    del donor
+    return copied, len(model.variables)
+
+
 def warmup_steps(schedule: ScheduleConfig) -> int:
     if schedule.warmup_steps is not None:
         return schedule.warmup_steps
@@ -218,6 +248,10 @@ class Trainer:
                                float(state["elapsed_seconds"]))
         progress.last_saved_step = progress.step if state is not None else -1
         resumed_from = None if state is None else progress.step
+        if state is None and config.model.init_from:
+            copied, total_vars = warm_start(model, config.model.init_from)
+            self.log(f"warm start from {config.model.init_from}: {copied} of {total_vars} "
+                     "variables copied (the rest keep their initialisation)")
         self._check_workers_agree(strategy, worker, progress.step)
         replicas = strategy.num_replicas_in_sync
         self.log(f"{model.name}: {model.count_params():,} parameters; strategy "
