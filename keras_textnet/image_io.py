@@ -2,13 +2,15 @@
 
 Handles grey, palette, RGBA / LA (composited over white, the usual paper),
 16-bit and 32-bit integer greys (scaled to 8 bits), float images, CMYK JPEGs
-and EXIF orientation. Refuses empty images and images larger than
+and EXIF orientation; the pages of a multi-page TIFF one at a time
+(:func:`probe_image` counts them). Refuses empty images and images larger than
 ``max_pixels`` with a message that says what to do.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -48,13 +50,34 @@ def _to_rgb(im, name) -> np.ndarray:
     return np.asarray(im)
 
 
-def read_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def _check_path(source) -> str:
+    """The name to quote in messages; refuses missing, folder and empty files."""
+    if isinstance(source, (bytes, bytearray)):
+        return "<bytes>"
+    name = str(source)
+    path = Path(source)
+    if not path.exists():
+        raise ImageReadError(f"{name}: no such file")
+    if path.is_dir():
+        raise ImageReadError(f"{name}: is a folder, not an image")
+    if path.stat().st_size == 0:
+        raise ImageReadError(f"{name}: the file is empty")
+    return name
+
+
+def _is_multipage(im) -> bool:
+    """Only TIFF frames are pages; the frames of a GIF or WebP are an animation."""
+    return im.format == "TIFF" and getattr(im, "n_frames", 1) > 1
+
+
+def read_image(source, max_pixels: int = DEFAULT_MAX_PIXELS, page: int = 1) -> np.ndarray:
     """An image as ``(H, W, 3)`` uint8 RGB.
 
     Args:
         source: a path, raw encoded bytes, or an array (``(H, W)``,
             ``(H, W, 1|3|4)``; uint8, uint16 or float in [0, 1]).
         max_pixels: refuse larger images (``ImageReadError``).
+        page: which page of a multi-page TIFF (1-based; see :func:`probe_image`).
 
     Raises:
         ImageReadError: naming the file and what is wrong with it.
@@ -63,19 +86,17 @@ def read_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
 
     if isinstance(source, np.ndarray):
         return _array_to_rgb(source, max_pixels)
-    name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
-    if not isinstance(source, (bytes, bytearray)):
-        path = Path(source)
-        if not path.exists():
-            raise ImageReadError(f"{name}: no such file")
-        if path.is_dir():
-            raise ImageReadError(f"{name}: is a folder, not an image")
-        if path.stat().st_size == 0:
-            raise ImageReadError(f"{name}: the file is empty")
+    name = _check_path(source)
     Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a clearer message
     try:
         fp = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
         with Image.open(fp) as im:
+            if page != 1:
+                pages = getattr(im, "n_frames", 1) if _is_multipage(im) else 1
+                if not 1 <= page <= pages:
+                    raise ImageReadError(f"{name}: has no page {page} (it has {pages})")
+                im.seek(page - 1)
+                name = f"{name}, page {page}"
             w, h = im.size
             if w == 0 or h == 0:
                 raise ImageReadError(f"{name}: the image is empty ({w}x{h} pixels)")
@@ -90,8 +111,37 @@ def read_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
         raise
     except UnidentifiedImageError:
         raise ImageReadError(f"{name}: not an image (or a format Pillow cannot read)") from None
-    except (OSError, SyntaxError, ValueError) as e:
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageReadError(f"{name}: the image is damaged or truncated ({e})") from None
+
+
+def probe_image(source) -> tuple[int, float | None]:
+    """``(pages, dpi)`` of an image file or encoded bytes, without decoding its pixels.
+
+    ``pages`` counts the pages of a multi-page TIFF (1 for every other image,
+    animations included); ``dpi`` is the horizontal resolution the file
+    states, or ``None`` when it states none.
+
+    Raises:
+        ImageReadError: as :func:`read_image` for a missing, empty or unknown file.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    name = _check_path(source)
+    try:
+        fp = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+        with Image.open(fp) as im:
+            pages = im.n_frames if _is_multipage(im) else 1
+            dpi = im.info.get("dpi")
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{name}: not an image (or a format Pillow cannot read)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageReadError(f"{name}: the image is damaged or truncated ({e})") from None
+    try:
+        dpi = float(dpi[0] if isinstance(dpi, (tuple, list)) else dpi)
+    except (TypeError, ValueError, IndexError):
+        dpi = None
+    return int(pages), (dpi if dpi and math.isfinite(dpi) and dpi > 0 else None)
 
 
 def _array_to_rgb(arr: np.ndarray, max_pixels: int) -> np.ndarray:
@@ -119,4 +169,4 @@ def _array_to_rgb(arr: np.ndarray, max_pixels: int) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageReadError", "read_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageReadError", "probe_image", "read_image"]

@@ -72,3 +72,23 @@ def test_truncated_missing_folder_and_huge(tmp_path):
     big = _save(tmp_path, "big.png", Image.new("L", (200, 100)))
     with pytest.raises(ImageReadError, match="more than the"):
         read_image(big, max_pixels=10_000)
+
+
+def test_multipage_tiff_pages_and_probe(tmp_path):
+    from keras_textnet.image_io import probe_image
+
+    frames = [Image.fromarray(np.full((20, 30), 40 * (i + 1), np.uint8)) for i in range(3)]
+    path = tmp_path / "scan.tif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=(200, 200))
+    assert probe_image(path) == (3, 200.0)
+    assert probe_image(path.read_bytes()) == (3, 200.0)
+    assert [int(read_image(path, page=p)[0, 0, 0]) for p in (1, 2, 3)] == [40, 80, 120]
+    with pytest.raises(ImageReadError, match="has no page 4 \\(it has 3\\)"):
+        read_image(path, page=4)
+    png = _save(tmp_path, "one.png", frames[0])
+    assert probe_image(png) == (1, None)  # no resolution stated
+    gif = tmp_path / "anim.gif"  # an animation's frames are not pages
+    frames[0].save(gif, save_all=True, append_images=frames[1:])
+    assert probe_image(gif)[0] == 1
+    with pytest.raises(ImageReadError, match="not an image"):
+        probe_image(b"plain text")
