@@ -25,6 +25,7 @@ INSTALL_REQUIRES = [
     "PyYAML>=6.0",
     "wordfreq==3.1.1",  # word-frequency English for synthetic text
     "Faker==40.54.0",  # names, addresses, companies, dates for forms and invoices
+    "reportlab>=4.0,<6",  # `read --format pdf`: the searchable PDF (page image + invisible text)
 ]
 
 EXTRAS_REQUIRE = {
