@@ -5,33 +5,14 @@ import shutil
 
 import numpy as np
 import pytest
-from PIL import Image
 
+from document_samples import make_pdf, make_tiff
 from keras_textnet.input_document import (DocumentReadError, InputDocument, distinct_names,
                                           distinct_stems, expand_inputs)
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftoppm") is None or
                                    shutil.which("pdfinfo") is None,
                                    reason="poppler-utils (pdftoppm, pdfinfo) not installed")
-
-
-def make_pdf(path, pages=3, size=(288, 216)):
-    """A PDF of ``pages`` pages, ``size`` points, each with a black bar as wide as its number."""
-    from reportlab.pdfgen import canvas
-
-    c = canvas.Canvas(str(path), pagesize=size)
-    for p in range(1, pages + 1):
-        c.rect(36, size[1] - 72, 36 * p, 18, stroke=0, fill=1)
-        c.showPage()
-    c.save()
-    return path
-
-
-def make_tiff(path, pages=3, size=(40, 60), dpi=None):
-    frames = [Image.fromarray(np.full(size, 50 * p, np.uint8)) for p in range(1, pages + 1)]
-    kwargs = {"dpi": (dpi, dpi)} if dpi else {}
-    frames[0].save(path, save_all=True, append_images=frames[1:], **kwargs)
-    return path
 
 
 @needs_poppler
