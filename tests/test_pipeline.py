@@ -111,15 +111,15 @@ def test_cut_boxes_become_ignore_and_touch_the_crop_edge(block_set):
 
 def test_crop_choice_prefers_not_cutting():
     boxes = tf.constant([[0, 0, 10, 90], [0, 110, 10, 200]], tf.float32)
-    ignore = tf.constant([False, False])
+    # In a graph, as the pipeline runs it (eager map_fn over 400 windows takes seconds).
+    choose = tf.function(lambda ignore, seed: transforms.choose_crop(
+        (10, 200), boxes, ignore, (10, 100), seed, candidates=400))
     # A 100-wide window over a 200-wide image cuts a box unless it starts at 0 or 100.
     for s in range(5):
-        y0, x0 = transforms.choose_crop((10, 200), boxes, ignore, (10, 100),
-                                        tf.constant([s, 0]), candidates=400).numpy()
+        y0, x0 = choose(tf.constant([False, False]), tf.constant([s, 0])).numpy()
         assert y0 == 0 and x0 in (0, 100)
     # When every window cuts, ignored boxes do not count.
-    y0, x0 = transforms.choose_crop((10, 200), boxes, tf.constant([True, False]), (10, 100),
-                                    tf.constant([0, 0]), candidates=400).numpy()
+    y0, x0 = choose(tf.constant([True, False]), tf.constant([0, 0])).numpy()
     assert x0 == 100
 
 
