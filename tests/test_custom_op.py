@@ -397,8 +397,10 @@ def test_a_failed_build_names_its_log(tmp_path, monkeypatch):
     broken = tmp_path / "src"
     shutil.copytree(loader.source_dir(), broken,
                     ignore=shutil.ignore_patterns("build", "gpu_check"))
-    kernels = broken / "dynamic_roi_pooling_kernels.cc"
-    kernels.write_text('#include "no_such_header.h"\n' + kernels.read_text())
+    # Every source breaks at its first line, so no compiler spends seconds on TF's headers.
+    for source in loader._CXX_SOURCES:
+        (broken / source).write_text('#include "no_such_header.h"\n' +
+                                     (broken / source).read_text())
     monkeypatch.setattr(loader, "source_dir", lambda: broken)
     with pytest.raises(loader.CustomOpError, match=r"no_such_header.*build\.log"):
         loader.build_custom_ops(cuda=False, cache_dir=tmp_path / "cache")
