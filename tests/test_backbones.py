@@ -179,15 +179,19 @@ def tflite_ops(model, shape, tmp_path):
     return {op["op_name"] for op in interpreter._get_ops_details()}, interpreter
 
 
+# The default suite converts the tiny backbone; the larger ones (a conversion
+# takes 3 to 9 s each) run with `-m slow`.
 @pytest.mark.parametrize(
     "name, kwargs, expected",
     [
         ("tiny", {}, {"CONV_2D", "ADD", "MUL"}),
-        ("mobilenet", {}, {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MUL"}),
-        (
+        pytest.param("mobilenet", {}, {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MUL"},
+                     marks=pytest.mark.slow),
+        pytest.param(
             "densenet_shallow",
             {"block_layers": (1, 1, 1, 1), "growth_rate": 8},
             {"CONV_2D", "ADD", "MUL", "CONCATENATION", "MAX_POOL_2D", "AVERAGE_POOL_2D"},
+            marks=pytest.mark.slow,
         ),
     ],
 )
