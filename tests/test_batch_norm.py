@@ -42,7 +42,32 @@ def test_moving_statistics_become_the_average_of_batch_statistics():
     assert bn1.momentum == 0.999
 
 
+def test_models_with_compute_losses_are_run_through_it():
+    """TextNet's path (``compute_losses(images, targets)``), on the small test model."""
+    from test_train_support import SmallTextModel
+
+    model = SmallTextModel()
+    model(tf.zeros((1, 32, 32, 3), tf.uint8))
+    rng = np.random.default_rng(1)
+    batches = [(tf.constant(rng.integers(0, 256, (2, 32, 32, 3)), tf.uint8),
+                {"num_boxes": tf.constant([i, i + 1])}) for i in range(3)]
+    trainable = [w.numpy().copy() for w in model.trainable_weights]
+    assert recalibrate_batch_norm(model, batches, steps=3, progress=False) == 3
+    for before, after in zip(trainable, model.trainable_weights):
+        np.testing.assert_array_equal(before, after.numpy())
+    # The average of the batch statistics of what the BN layer sees (the conv's output).
+    conv = [model.conv(tf.cast(images, tf.float32) / 255.0).numpy() for images, _ in batches]
+    np.testing.assert_allclose(model.norm.moving_mean.numpy(),
+                               np.mean([c.mean(axis=(0, 1, 2)) for c in conv], axis=0),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.norm.moving_variance.numpy(),
+                               np.mean([c.var(axis=(0, 1, 2)) for c in conv], axis=0),
+                               rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.slow
 def test_textnet_recalibration_changes_only_statistics():
+    """TextNet itself (20-30 s: tracing its losses); the default suite runs the path above."""
     from keras_textnet.data.pipeline import SyntheticSource, make_dataset
     from keras_textnet.data.synthetic.generator import SyntheticDocumentGenerator
     from keras_textnet.models.text_net import TextNet
