@@ -21,3 +21,34 @@ def write_png(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def tiny_after_two_steps():
+    """A tiny TextNet after two Adam steps on two synthetic 192x256 pages.
+
+    Tracing TextNet's training step is the dearest thing in the suite (15-20 s
+    on two cores), so the tests that need a trained model share this one; do
+    not change it. ``score_threshold`` is 0, so every page gives detections.
+    Returns a namespace: ``model``, ``before`` (the trainable weights before
+    training, as arrays) and ``logs`` (the last value of each logged metric).
+    """
+    from types import SimpleNamespace
+
+    import keras
+
+    from keras_textnet.data.pipeline import SyntheticSource, make_dataset
+    from keras_textnet.data.synthetic.generator import SyntheticDocumentGenerator
+    from keras_textnet.models.text_net import TextNet
+
+    model = TextNet.from_preset("tiny", detections_per_image=16, max_text_length=24,
+                                score_threshold=0.0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    source = SyntheticSource(SyntheticDocumentGenerator(page_size=(192, 256), degrade=0.0),
+                             count=2, workers=0)
+    dataset = make_dataset(source, image_size=(128, 128), batch_size=2, seed=0,
+                           deterministic=True, max_text_length=24).repeat()
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    history = model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)
+    return SimpleNamespace(model=model, before=before,
+                           logs={k: v[-1] for k, v in history.history.items()})

@@ -5,30 +5,12 @@ import pytest
 import tensorflow as tf
 
 from keras_textnet.charset import Charset
-from keras_textnet.data.annotation import AnnotationSet
-from keras_textnet.data.pipeline import make_dataset
 from keras_textnet.models.text_net import DEFAULT_LOSS_WEIGHTS, TextNet
 
 
 @pytest.fixture(scope="module")
 def tiny():
     return TextNet.from_preset("tiny", detections_per_image=16, max_text_length=24)
-
-
-@pytest.fixture(scope="module")
-def small_set(tmp_path_factory):
-    """Two synthetic 192x256 pages as an annotation set."""
-    from keras_textnet.data.synthetic.generator import SyntheticDocumentGenerator
-    from keras_textnet.data.visualize import save_rgb
-
-    root = tmp_path_factory.mktemp("pages")
-    gen = SyntheticDocumentGenerator(page_size=(192, 256), degrade=0.0)
-    records = []
-    for seed in range(2):
-        page = gen.generate(seed)
-        save_rgb(root / page.record.file, page.image)
-        records.append(page.record)
-    return AnnotationSet(images=records, root=root)
 
 
 def test_inference_outputs_are_fixed_size(tiny):
@@ -45,20 +27,16 @@ def test_inference_outputs_are_fixed_size(tiny):
         assert (out["lengths"][b, count[b]:].numpy() == 0).all()
 
 
-def test_train_step_gives_every_loss_and_changes_weights(tiny, small_set):
-    ds = make_dataset(small_set, image_size=(128, 128), batch_size=2, seed=0,
-                      deterministic=True, max_text_length=24)
-    import keras
-    model = TextNet.from_preset("tiny", max_text_length=24)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    before = [w.numpy().copy() for w in model.trainable_weights]
-    history = model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
-    logs = {k: v[-1] for k, v in history.history.items()}
-    assert set(logs) == {"loss", *DEFAULT_LOSS_WEIGHTS}
-    assert all(np.isfinite(v) for v in logs.values())
-    changed = sum(not np.array_equal(a, w.numpy())
-                  for a, w in zip(before, model.trainable_weights))
-    assert changed > 0.9 * len(before)
+def test_train_step_gives_every_loss_and_changes_weights(tiny_after_two_steps):
+    """Two ``fit`` steps on synthetic pages (the shared fixture in conftest.py)."""
+    trained = tiny_after_two_steps
+    assert int(trained.model.optimizer.iterations.numpy()) == 2
+    assert set(trained.logs) == {"loss", *DEFAULT_LOSS_WEIGHTS}
+    assert all(np.isfinite(v) for v in trained.logs.values())
+    weights = trained.model.trainable_weights
+    assert len(weights) == len(trained.before) > 0
+    changed = sum(not np.array_equal(a, w.numpy()) for a, w in zip(trained.before, weights))
+    assert changed > 0.9 * len(trained.before)
 
 
 def test_keras_file_round_trip_gives_identical_outputs(tiny, tmp_path):
