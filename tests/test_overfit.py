@@ -13,11 +13,10 @@ _SPEC.loader.exec_module(overfit)
 
 
 def test_overfit_smoke_runs_and_lowers_the_loss():
-    # Two chunks of 5 steps: the loss drops from about 7.7 to about 5.2.
-    result = overfit.run_overfit("tiny", pages=1, steps=10, page_size=(128, 160),
-                                 eval_every=5, target_f=1.1, log=lambda *_: None)
+    result = overfit.run_overfit("tiny", pages=1, steps=30, page_size=(128, 160),
+                                 eval_every=15, target_f=1.1, log=lambda *_: None)
     first, last = result["losses"]
-    assert result["steps"] == 10 and np.isfinite(first) and np.isfinite(last)
+    assert result["steps"] == 30 and np.isfinite(first) and np.isfinite(last)
     assert last < first
     assert set(result["words"]) >= {"detection", "e2e_exact", "e2e_normalized", "cer"}
 
