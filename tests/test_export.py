@@ -33,6 +33,12 @@ def tiny():
 
 
 @pytest.fixture(scope="module")
+def run_tiny(tiny):
+    """Keras's outputs for the tiny model: one traced function for the module's tests."""
+    return keras_runner(tiny)
+
+
+@pytest.fixture(scope="module")
 def page():
     rng = np.random.default_rng(0)
     image = np.full((1, *SIZE, 3), 255, np.uint8)
@@ -59,7 +65,7 @@ def _assert_same(reference, candidate, tol=1e-3):
 
 
 # ------------------------------------------------------------------ TFLite
-def test_tflite_is_builtin_only_and_matches_keras(tiny, tflite_dir, page):
+def test_tflite_is_builtin_only_and_matches_keras(run_tiny, tflite_dir, page):
     from keras_textnet.export.runtimes import tflite_runner
     from keras_textnet.export.tflite import non_builtin_ops, op_names
 
@@ -71,7 +77,7 @@ def test_tflite_is_builtin_only_and_matches_keras(tiny, tflite_dir, page):
     assert not any(n.startswith("CUSTOM") or "FLEX" in n.upper() for n in names)
     got = tflite_runner(path)(page)
     assert set(got) == set(output_helpers.output_names())
-    _assert_same(keras_runner(tiny)(page), got)
+    _assert_same(run_tiny(page), got)
 
 
 def test_tflite_reader_gives_prediction_json_for_any_image(tflite_dir):
@@ -199,16 +205,15 @@ def test_saved_model_refuses_corrupt_input_and_keeps_serving(serving):
 
 
 # -------------------------------------------------------------------- ONNX
-def test_onnx_matches_keras_at_two_sizes(tiny, tmp_path, page):
+def test_onnx_matches_keras_at_two_sizes(tiny, run_tiny, tmp_path, page):
     from keras_textnet.export.onnx import OnnxTextNet, export_onnx
 
     path = export_onnx(tiny, tmp_path)
     reader = OnnxTextNet(path)
     assert reader.output_names == sorted(output_helpers.output_names())
-    keras_run = keras_runner(tiny)
-    _assert_same(keras_run(page), reader.run(page))
+    _assert_same(run_tiny(page), reader.run(page))
     wide = np.concatenate([page, page[:, :, :64]], axis=2)  # 96 x 192: dynamic input size
-    _assert_same(keras_run(wide), reader.run(wide))
+    _assert_same(run_tiny(wide), reader.run(wide))
 
 
 # ------------------------------------------------------- helpers, CLI, parity
@@ -261,10 +266,10 @@ def test_parity_matches_lines_by_iou():
     assert total["pages_exact"] == 1 and total["identical_text"] == 2
 
 
-def test_inference_settings_keep_weights(tiny, page):
+def test_inference_settings_keep_weights(tiny, run_tiny, page):
     fewer = with_inference_settings(tiny, detections_per_image=4)
     assert fewer.detections_per_image == 4
-    full, cut = keras_runner(tiny)(page), keras_runner(fewer)(page)
+    full, cut = run_tiny(page), keras_runner(fewer)(page)
     np.testing.assert_allclose(cut["boxes"][0], full["boxes"][0, :4], atol=1e-4)
     with pytest.raises(ExportError, match="cannot change at export"):
         with_inference_settings(tiny, fpn_channels=8)
