@@ -117,3 +117,58 @@ def test_predictor_decodes_lines_into_words_in_image_pixels():
     assert [w["text"] for w in words] == ["ab", "cd"]
     assert words[0]["box"][0] == 40.0 and words[1]["box"][2] == 440.0
     assert words[0]["box"][2] <= words[1]["box"][0]
+
+
+def test_compact_inference_reads_only_kept_lines_with_the_same_outputs():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = TextNet.from_preset("tiny", detections_per_image=16, max_text_length=24,
+                                score_threshold=0.0)
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.integers(0, 256, (3, 96, 160, 3)), tf.uint8)
+    # a threshold inside the untrained model's scores, so images keep different counts
+    scores = model(images)["scores"].numpy()
+    model.score_threshold = float(np.quantile(scores[scores > 0], 0.6))
+    full = {k: v.numpy() for k, v in model(images).items()}
+    compact = {k: v.numpy() for k, v in model.infer(images, compact=True).items()}
+    counts = full["count"]
+    assert counts.sum() > 0 and counts.min() < 16      # some lines kept, some slots padding
+    assert set(compact) == set(full)
+    for name in full:
+        np.testing.assert_allclose(compact[name], full[name], rtol=1e-5, atol=1e-5,
+                                   err_msg=name)
+
+
+def test_compact_inference_with_no_line_kept_returns_empty_pages():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = TextNet.from_preset("tiny", detections_per_image=8, max_text_length=16,
+                                score_threshold=1.0)            # nothing passes
+    images = tf.constant(np.random.default_rng(2).integers(0, 256, (2, 64, 128, 3)), tf.uint8)
+    out = {k: v.numpy() for k, v in model.infer(images, compact=True).items()}
+    assert out["count"].tolist() == [0, 0]
+    assert out["char_ids"].shape == (2, 8, 16) and not out["char_ids"].any()
+    assert not out["lengths"].any() and not out["boxes"].any()
+
+
+def test_c2_plus_p2_starts_as_the_c2_model_it_is_warm_started_from(tmp_path):
+    import keras
+
+    from keras_textnet.training.trainer import warm_start
+
+    keras.utils.set_random_seed(4)
+    settings = dict(detections_per_image=8, max_text_length=16, score_threshold=0.0)
+    donor = TextNet.from_preset("tiny", **settings)
+    images = tf.constant(np.random.default_rng(1).integers(0, 256, (1, 64, 128, 3)), tf.uint8)
+    expected = donor(images)
+    donor.save(tmp_path / "donor.keras")
+    model = TextNet.from_preset("tiny", recognition_features="C2+P2", **settings)
+    model(images)
+    copied, total = warm_start(model, tmp_path / "donor.keras")
+    assert copied == total - 1                          # all but the new P2 projection
+    assert model.get_config()["recognition_features"] == "C2+P2"
+    out = model(images)
+    for name in ("boxes", "char_ids", "text_scores"):
+        np.testing.assert_allclose(out[name].numpy(), expected[name].numpy(), atol=1e-5)

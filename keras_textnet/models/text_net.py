@@ -253,25 +253,48 @@ class TextNet(keras.Model):
         return multilevel_roi_align(maps, strides, flat, indices, output_size=self.roi_size,
                                     sampling_ratio=2)
 
-    def _read_lines(self, recognition_map, boxes, angles, training):
+    def _read_lines(self, recognition_map, boxes, angles, training, trim=None):
         """Recognizer logits of lines ``boxes`` ``(B, K, 4)`` (bounds) with ``angles`` ``(B, K)``."""
         batch, per_image = tf.shape(boxes)[0], tf.shape(boxes)[1]
-        flat = bounds_to_rotated_box(tf.reshape(boxes, [-1, 4]), tf.reshape(angles, [-1]))
         indices = tf.repeat(tf.range(batch, dtype=tf.int32), per_image)
+        return self._read_flat_lines(recognition_map, tf.reshape(boxes, [-1, 4]),
+                                     tf.reshape(angles, [-1]), indices,
+                                     trim=training if trim is None else trim,
+                                     training=training)
+
+    def _read_flat_lines(self, recognition_map, boxes, angles, indices, trim, training):
+        """Logits and steps of lines ``boxes`` ``(N, 4)`` of images ``indices`` ``(N,)``.
+
+        With ``trim``, the pooled columns past the widest line (rounded up to
+        8) are dropped before the recognizer: they are padding that every
+        recognizer ignores, and lines are mostly much shorter than
+        ``max_width``. The exports keep the fixed ``max_width``.
+        """
+        flat = bounds_to_rotated_box(boxes, angles)
         pooled, widths = dynamic_roi_pooling(
-            recognition_map, flat, indices, tf.reshape(angles, [-1]), spatial_scale=0.25,
+            recognition_map, flat, indices, angles, spatial_scale=0.25,
             pooled_height=self.pooled_height, max_width=self.max_width,
             sampling_ratio=self.sampling_ratio, aligned=True)
-        if training:
-            # Columns past the widest line are padding that every recognizer ignores; in
-            # training the lines are short on average, so dropping them saves most of
-            # the recognizer's work. (Inference keeps the fixed Wmax for the exports.)
+        if trim:
             used = tf.reduce_max(tf.concat([tf.cast(widths, tf.int32), [1]], 0))
             pooled = pooled[:, :, :tf.minimum((used + 7) // 8 * 8, tf.shape(pooled)[2])]
         return _float32(self.recognizer(pooled, widths, training=training))
 
     # -------------------------------------------------------------- inference
     def call(self, images, training=False):
+        return self.infer(images, training=training, compact=False)
+
+    def infer(self, images, training=False, compact=True):
+        """The outputs of ``call``; with ``compact``, read only the lines kept.
+
+        ``call`` (and so every export) runs the recognizer on all ``D``
+        detection slots at the full ``max_width`` columns, shapes fixed for
+        TFLite, ONNX and TF Serving. ``compact=True`` gives the same outputs
+        but gathers the kept detections of the whole batch first and pools
+        them only as wide as the widest needs: on a CPU, most of the
+        recognizer's work is saved (dynamic shapes: for Keras and
+        ``tf.function`` use, not for the fixed-shape exports).
+        """
         pyramid, recognition_map = self._features(images, training)
         objectness, deltas = _float32(self.proposal_head({k: pyramid[k]
                                                           for k in self.pyramid_levels}))
@@ -294,12 +317,32 @@ class TextNet(keras.Model):
         boxes = tf.where(mask[..., tf.newaxis], tf.gather(refined, keep, batch_dims=1), 0.0)
         det_scores = tf.where(mask, tf.gather(scores, keep, batch_dims=1), 0.0)
         det_angles = tf.where(mask, tf.gather(angles, keep, batch_dims=1), 0.0)
-        # Padding rows get a harmless box so pooling stays finite; masked below.
-        safe_boxes = tf.where(mask[..., tf.newaxis], boxes, tf.constant([0., 0., 8., 8.]))
-        logits, steps = self._read_lines(recognition_map, safe_boxes, det_angles, training)
-        decoded = ctc_greedy_decode(logits, steps, self.max_text_length)
         d, length = self.detections_per_image, self.max_text_length
         flat_mask = tf.reshape(mask, [-1])
+        if compact:
+            rows = tf.where(flat_mask)
+            # One harmless extra row (an 8x8 box on image 0) keeps the batch of
+            # lines non-empty when nothing is kept (BatchNorm folding and the
+            # recognizer's reshapes need a row); it is dropped after reading.
+            flat_boxes = tf.concat([tf.gather_nd(tf.reshape(boxes, [-1, 4]), rows),
+                                    tf.constant([[0., 0., 8., 8.]])], 0)
+            flat_angles = tf.concat([tf.gather_nd(tf.reshape(det_angles, [-1]), rows),
+                                     tf.zeros([1])], 0)
+            image_of = tf.concat([tf.cast(rows[:, 0] // d, tf.int32), tf.zeros([1], tf.int32)], 0)
+            logits, steps = self._read_flat_lines(recognition_map, flat_boxes, flat_angles,
+                                                  image_of, trim=True, training=training)
+            logits, steps = logits[:-1], steps[:-1]
+            kept = ctc_greedy_decode(logits, steps, length)
+            total = tf.shape(flat_mask, out_type=tf.int64)[:1]
+            decoded = {name: tf.scatter_nd(rows, kept[name], tf.concat(
+                [total, tf.shape(kept[name], out_type=tf.int64)[1:]], 0))
+                for name in ("ids", "lengths", "positions", "scores")}
+            steps = tf.scatter_nd(rows, tf.cast(steps, tf.int32), total)
+        else:
+            # Padding rows get a harmless box so pooling stays finite; masked below.
+            safe_boxes = tf.where(mask[..., tf.newaxis], boxes, tf.constant([0., 0., 8., 8.]))
+            logits, steps = self._read_lines(recognition_map, safe_boxes, det_angles, training)
+            decoded = ctc_greedy_decode(logits, steps, length)
         char_mask = tf.reshape(mask, [-1, d, 1])
         return {
             "boxes": boxes,
