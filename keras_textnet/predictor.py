@@ -80,8 +80,12 @@ class TextNetPredictor:
         import tensorflow as tf
 
         if self._forward is None:
-            self._forward = tf.function(lambda x: self.model(x, training=False),
-                                        reduce_retracing=True)
+            # ``infer`` (compact) reads only the kept lines, only as wide as they are:
+            # the same outputs as ``model(x)``, much less recognizer work on a CPU.
+            infer = getattr(self.model, "infer", None)
+            forward = ((lambda x: infer(x, training=False, compact=True)) if infer is not None
+                       else (lambda x: self.model(x, training=False)))
+            self._forward = tf.function(forward, reduce_retracing=True)
         out = self._forward(tf.constant(batch))
         return {k: v.numpy() for k, v in out.items()}
 
@@ -96,7 +100,7 @@ class TextNetPredictor:
         array = read_image(image)
         padded, scale = self._prepare(array)
         out = self._run(padded[np.newaxis])
-        return self.decode_outputs(out, 0, scale, array.shape[:2], file)
+        return self.decode_outputs(out, 0, scale, array.shape[:2], file, image=array)
 
     def predict(self, images, progress: bool = True) -> dict:
         """Prediction JSON (``{"images": [...]}``) of many images.
@@ -118,14 +122,19 @@ class TextNetPredictor:
         return {"images": entries}
 
     # ------------------------------------------------------------------
-    def decode_outputs(self, out: dict, index: int, scale, image_size, file: str) -> dict:
-        """Turns row ``index`` of the model's output tensors into JSON words and lines."""
+    def decode_outputs(self, out: dict, index: int, scale, image_size, file: str,
+                       image=None) -> dict:
+        """Turns row ``index`` of the model's output tensors into JSON words and lines.
+
+        With ``image`` (the page, in the pixels of ``image_size``), word boxes are
+        tightened to their ink (:mod:`keras_textnet.ink_boxes`).
+        """
         return decode_outputs(out, index, scale, image_size, file, self.charset,
-                              min_score=self.min_score)
+                              min_score=self.min_score, image=image)
 
 
 def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
-                   min_score: float = 0.0) -> dict:
+                   min_score: float = 0.0, image=None) -> dict:
     """Row ``index`` of a TextNet's output tensors as prediction-JSON words and lines.
 
     Works on any runtime's outputs (Keras, SavedModel, TFLite, ONNX): ``out`` maps
@@ -134,7 +143,10 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     ``scale`` is ``(sy, sx)``, model-input pixels per image pixel; ``image_size``
     the image's ``(height, width)``; ``charset`` the model's
     :class:`~keras_textnet.charset.Charset`. Lines scored below ``min_score``,
-    empty or under a pixel wide are dropped.
+    empty or under a pixel wide are dropped. With ``image`` (the page as an
+    array in the pixels of ``image_size``), each word's box, first placed along
+    its line from the CTC positions at the line's height, is tightened to its
+    own ink within the line (:func:`keras_textnet.ink_boxes.tighten_words`).
     """
     from keras_textnet.evaluation.line_words import split_line_into_words
 
@@ -178,6 +190,12 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
             if quad is not None and abs(angle) > 1e-3:
                 word["quad"] = [[round(float(x), 1), round(float(y), 1)] for x, y in quad]
             words.append(word)
+    if image is not None:
+        from keras_textnet.ink_boxes import tighten_words
+
+        tighten_words(image, lines, words)
+        for word in words:
+            word["box"] = [round(float(v), 1) for v in word["box"]]
     return {"file": file, "width": int(width), "height": int(height), "words": words,
             "lines": lines}
 

@@ -96,7 +96,7 @@ def letterbox(image: np.ndarray, input_size) -> tuple[np.ndarray, tuple[float, f
 
 
 def decode_page(outputs: dict, scale, image_size, charset, file: str = "image",
-                min_score: float = 0.0) -> dict:
+                min_score: float = 0.0, image=None) -> dict:
     """One page's output tensors -> ``{"file", "width", "height", "words", "lines"}``.
 
     Args:
@@ -106,6 +106,8 @@ def decode_page(outputs: dict, scale, image_size, charset, file: str = "image",
         image_size: the image's ``(height, width)``.
         charset: a :class:`~keras_textnet.charset.Charset` (see :func:`charset_of`).
         min_score: lines scored below this are dropped.
+        image: the page (array, ``image_size``); when given, word boxes are
+            tightened to their ink, as the Keras predictor does.
 
     Returns:
         The page entry of the prediction JSON (``FORMATS.md``): boxes
@@ -118,7 +120,8 @@ def decode_page(outputs: dict, scale, image_size, charset, file: str = "image",
     if missing:
         raise ValueError(f"outputs lack {missing}; received {sorted(outputs)}")
     arrays = {name: np.asarray(value) for name, value in outputs.items()}
-    return decode_outputs(arrays, 0, scale, image_size, file, charset, min_score=min_score)
+    return decode_outputs(arrays, 0, scale, image_size, file, charset, min_score=min_score,
+                          image=image)
 
 
 def model_info(model, input_size=None, **extra) -> dict:
@@ -187,7 +190,7 @@ def predict_page(run, image, input_size, charset, file: str | None = None,
     array = read_image(image)
     batch, scale = letterbox(array, input_size)
     return decode_page(run(batch), scale, array.shape[:2], charset, file=file,
-                       min_score=min_score)
+                       min_score=min_score, image=array)
 
 
 def format_tensor_table() -> str:

@@ -1,0 +1,82 @@
+"""Word boxes tightened to their ink inside the network's lines (keras_textnet.ink_boxes)."""
+
+import numpy as np
+
+from keras_textnet.ink_boxes import ink_mask, tighten_words
+
+
+def _page():
+    """A white line with a tall word (cap height) and a short one (x-height), 20 px apart."""
+    page = np.full((60, 300, 3), 245, np.uint8)
+    page[15:41, 20:90] = 20       # "Tall": rows 15..40, columns 20..89
+    page[25:41, 110:150] = 20     # "on": rows 25..40, columns 110..149
+    return page
+
+
+def test_words_get_their_own_height_and_width():
+    page = _page()
+    lines = [{"box": [18.0, 12.0, 152.0, 44.0], "angle": 0.0}]
+    # as the CTC split gives them: the line's height, the boundary half-way, off the gap
+    words = [{"box": [18.0, 12.0, 97.0, 44.0], "text": "Tall", "line": 0},
+             {"box": [97.0, 12.0, 152.0, 44.0], "text": "on", "line": 0}]
+    tighten_words(page, lines, words)
+    assert words[0]["box"] == [20.0, 15.0, 90.0, 41.0]
+    assert words[1]["box"] == [110.0, 25.0, 150.0, 41.0]
+
+
+def test_a_boundary_inside_a_word_moves_to_the_gap():
+    page = _page()
+    lines = [{"box": [18.0, 12.0, 152.0, 44.0], "angle": 0.0}]
+    # the CTC boundary falls inside "Tall" (at 80): the words meet at the blank gap instead
+    words = [{"box": [18.0, 12.0, 80.0, 44.0], "line": 0},
+             {"box": [80.0, 12.0, 152.0, 44.0], "line": 0}]
+    tighten_words(page, lines, words)
+    assert words[0]["box"][2] == 90.0 and words[1]["box"][0] == 110.0
+
+
+def test_light_text_on_dark_and_specks():
+    page = np.full((60, 300), 30, np.uint8)
+    page[15:41, 20:90] = 230
+    page[5, 200] = 230            # a lone speck in the line's box is not ink
+    lines = [{"box": [10.0, 2.0, 260.0, 44.0], "angle": 0.0}]
+    words = [{"box": [10.0, 2.0, 260.0, 44.0], "line": 0}]
+    tighten_words(page, lines, words)
+    assert words[0]["box"] == [20.0, 15.0, 90.0, 41.0]
+
+
+def test_blank_lines_rotated_lines_and_quads_are_left_alone():
+    assert ink_mask(np.full((20, 50), 200, np.uint8)) is None
+    page = _page()
+    lines = [{"box": [200.0, 10.0, 290.0, 50.0], "angle": 0.0},
+             {"box": [18.0, 12.0, 152.0, 44.0], "angle": 12.0}]
+    words = [{"box": [200.0, 10.0, 290.0, 50.0], "line": 0},
+             {"box": [18.0, 12.0, 152.0, 44.0], "line": 1},
+             {"box": [18.0, 12.0, 152.0, 44.0], "line": 0, "quad": [[0, 0]] * 4}]
+    before = [list(w["box"]) for w in words]
+    tighten_words(page, lines, words)
+    assert [w["box"] for w in words] == before
+
+
+def test_the_predictor_tightens_word_boxes():
+    from keras_textnet.charset import Charset
+    from keras_textnet.predictor import decode_outputs
+
+    charset = Charset()
+    text = "Tall on"
+    ids = np.zeros((1, 1, 16), np.int32)
+    ids[0, 0, :len(text)] = charset.encode(text)
+    positions = np.zeros((1, 1, 16), np.int32)
+    positions[0, 0, :len(text)] = [2, 5, 8, 11, 14, 17, 20]
+    out = {"boxes": np.array([[[12.0, 18.0, 44.0, 152.0]]], np.float32),
+           "scores": np.array([[0.9]], np.float32), "angles": np.zeros((1, 1), np.float32),
+           "count": np.array([1]), "char_ids": ids, "lengths": np.array([[len(text)]]),
+           "positions": positions, "num_steps": np.array([[24]]),
+           "text_scores": np.array([[0.8]], np.float32)}
+    page = _page()
+    loose = decode_outputs(out, 0, (1.0, 1.0), page.shape[:2], "p.png", charset)
+    tight = decode_outputs(out, 0, (1.0, 1.0), page.shape[:2], "p.png", charset, image=page)
+    assert [w["text"] for w in tight["words"]] == ["Tall", "on"]
+    assert all(w["box"][1] == 12.0 for w in loose["words"])
+    assert [w["box"] for w in tight["words"]] == [[20.0, 15.0, 90.0, 41.0],
+                                                  [110.0, 25.0, 150.0, 41.0]]
+    assert tight["lines"] == loose["lines"]
