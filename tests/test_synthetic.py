@@ -17,7 +17,8 @@ from keras_textnet.data.synthetic.canvas import INK_THRESHOLD, PageCanvas
 from keras_textnet.data.synthetic.degradations import EFFECT_PROBABILITIES, degrade
 from keras_textnet.data.synthetic.generator import SyntheticDocumentGenerator
 
-LAYOUTS = SyntheticDocumentGenerator.LAYOUTS
+#: the layouts that draw text ("blank" draws pages without any: tested on its own below)
+LAYOUTS = tuple(name for name in SyntheticDocumentGenerator.LAYOUTS if name != "blank")
 _LUT = [0] * INK_THRESHOLD + [255] * (256 - INK_THRESHOLD)
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
@@ -344,3 +345,17 @@ def test_config_round_trip_and_validation():
         SyntheticDocumentGenerator(page_size=(10, 768))
     with pytest.raises(ValueError, match="seed"):
         gen.generate(-1)
+
+
+def test_blank_layout_draws_pages_without_text_of_every_kind(clean_gen):
+    """The "blank" layout: no words or lines, and pages that differ (white, dark, noise...)."""
+    means, spreads = [], []
+    for seed in range(24):
+        page = clean_gen.generate(seed, layout="blank")
+        assert page.record.words == [] and page.record.lines == [], seed
+        assert page.image.shape == page.clean.shape
+        grey = page.clean.mean(axis=2)
+        means.append(float(grey.mean()))
+        spreads.append(float(grey.std()))
+    assert min(means) < 60 and max(means) > 200          # dark and light pages both drawn
+    assert max(spreads) > 15 and min(spreads) < 3        # textured and uniform pages both drawn

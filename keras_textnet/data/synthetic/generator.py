@@ -240,7 +240,7 @@ class SyntheticDocumentGenerator:
         paper = tuple(int(v) for v in np.median(background[::37, ::37].reshape(-1, 3), axis=0))
         ctx = Ctx(rng, canvas, self.fonts, TextSource(self.text, self.charset, rng),
                   unit=Hr / H, min_xh=self.min_x_height, paper=paper)
-        if name != "receipt" and rng.random() < 0.12:
+        if name not in ("receipt", "blank") and rng.random() < 0.12:
             self._watermark(ctx)
         LAYOUTS[name](ctx)
 
