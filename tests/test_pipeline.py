@@ -356,3 +356,44 @@ def test_synthetic_workers_render_only_a_few_pages_ahead(monkeypatch):
     first = [next(stream) for _ in range(3)]
     assert first == [0, 1, 2]
     assert len(submitted) <= 3 + 2 * 2
+
+
+def _long_line_record():
+    words = [Word((10, 20, 60, 40), "alpha", line=0), Word((70, 22, 130, 40), "beta", line=0),
+             Word((140, 21, 220, 42), "gamma", line=0), Word((230, 20, 300, 40), "delta", line=0),
+             Word((10, 60, 50, 80), "short", line=1)]
+    lines = [Line((8, 18, 302, 44), "alpha beta  gamma delta"), Line((10, 60, 50, 80), "short")]
+    return ImageRecord(file="a.png", width=320, height=100, words=words, lines=lines)
+
+
+def test_segments_split_long_lines_at_word_gaps():
+    from keras_textnet.data.pipeline import line_segments, parse_target, record_targets
+
+    rec = _long_line_record()
+    pieces = line_segments(rec, 160)
+    assert [p.text for p in pieces] == ["alpha beta", "gamma delta", "short"]
+    # the line's vertical extent and outer ends stay; inner ends are the words'
+    assert [p.box for p in pieces[:2]] == [(8, 18, 130, 44), (140, 18, 302, 44)]
+    assert all(p.box[2] - p.box[0] <= 162 for p in pieces)
+    boxes, _, texts, _ = record_targets(rec, "segments:160")
+    assert texts.tolist() == [b"alpha beta", b"gamma delta", b"short"]
+    assert boxes[0].tolist() == [18, 8, 44, 130]                         # (y0, x0, y1, x1)
+    # wide enough for the whole line: unchanged; the same without word membership
+    assert [p.text for p in line_segments(rec, 400)] == ["alpha beta  gamma delta", "short"]
+    rec.words[2].line = None
+    assert line_segments(rec, 160)[0].text == "alpha beta  gamma delta"
+    assert parse_target("segments") == ("segments", 448)
+    for bad in ("segment", "segments:", "segments:x", "segments:4", "lines:3"):
+        with pytest.raises(ValueError, match="target must be"):
+            parse_target(bad)
+
+
+def test_segments_of_lines_grouped_from_words_keep_their_ignore():
+    from keras_textnet.data.pipeline import line_segments
+
+    rec = _long_line_record()
+    rec.lines = []
+    rec.words[3].ignore = True
+    pieces = line_segments(rec, 160)
+    assert [(p.text, p.ignore) for p in pieces] == [("alpha beta", False),
+                                                    ("gamma delta", True), ("short", False)]

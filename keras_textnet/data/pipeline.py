@@ -47,7 +47,7 @@ import tensorflow as tf
 
 from keras_textnet.charset import Charset
 from keras_textnet.data import transforms
-from keras_textnet.data.annotation import AnnotationSet, ImageRecord
+from keras_textnet.data.annotation import AnnotationSet, ImageRecord, Line
 from keras_textnet.data.tfrecord import parse_example, tfrecord_files
 from keras_textnet.data.worker_pool import spawn_pool
 
@@ -68,19 +68,87 @@ RAW_SIGNATURE = {
 # Raw examples from each source
 # ---------------------------------------------------------------------------
 
+#: the default widest segment (pixels of the page as given) of ``target="segments"``.
+SEGMENT_WIDTH = 448
+
+
+def parse_target(target: str) -> tuple[str, int | None]:
+    """``(kind, segment_width)`` of a target name.
+
+    ``"lines"``, ``"words"``, or ``"segments"`` / ``"segments:W"``: lines
+    split at word gaps into pieces at most ``W`` pixels wide (default
+    :data:`SEGMENT_WIDTH`).
+    """
+    if isinstance(target, str) and target in ("lines", "words"):
+        return target, None
+    if isinstance(target, str) and target.split(":")[0] == "segments":
+        if target == "segments":
+            return "segments", SEGMENT_WIDTH
+        width = target.partition(":")[2]
+        if width.isdigit() and int(width) >= 8:
+            return "segments", int(width)
+    raise ValueError("target must be 'lines', 'words', 'segments' or 'segments:W' (W >= 8 "
+                     f"pixels); received {target!r}")
+
+
+def line_segments(record: ImageRecord, max_width: float) -> list[Line]:
+    """The record's lines, each wider than ``max_width`` split at word gaps.
+
+    A line is cut into runs of whole words, each run as wide as fits in
+    ``max_width`` (a single wider word stays alone). Pieces keep the line's
+    vertical extent and angle; their text is their words joined by spaces. A
+    line is kept whole when it is rotated or given as a quad, or when its
+    words (by their ``line`` ids) do not spell its text.
+    """
+    lines = record.lines_or_grouped_words()
+    members: dict[int, list] = {}
+    if record.lines:
+        for w in record.words:
+            if w.line is not None:
+                members.setdefault(w.line, []).append(w)
+    else:                               # lines grouped from words, in sorted line-id order
+        ids = sorted({w.line for w in record.words if w.line is not None})
+        for k, line_id in enumerate(ids):
+            members[k] = [w for w in record.words if w.line == line_id]
+    out = []
+    for k, line in enumerate(lines):
+        x0, y0, x1, y1 = line.box
+        words = sorted(members.get(k, []), key=lambda w: w.box[0])
+        if (x1 - x0 <= max_width or len(words) < 2 or line.quad is not None
+                or abs(line.angle or 0.0) > 0.5
+                or " ".join(w.text for w in words) != " ".join(line.text.split())):
+            out.append(line)
+            continue
+        run = [words[0]]
+        for w in words[1:] + [None]:
+            if w is not None and max(w.box[2], run[-1].box[2]) - run[0].box[0] <= max_width:
+                run.append(w)
+                continue
+            left = x0 if run[0] is words[0] else run[0].box[0]
+            right = x1 if run[-1] is words[-1] else run[-1].box[2]
+            out.append(Line(box=(left, y0, right, y1), text=" ".join(r.text for r in run),
+                            angle=line.angle,
+                            ignore=bool((line.ignore and bool(record.lines))
+                                        or any(r.ignore for r in run))))
+            run = [w]
+    return out
+
+
 def record_targets(record: ImageRecord, target: str):
     """``(boxes_yxyx, angles_rad, texts, ignore)`` numpy arrays of a record.
 
     ``target="lines"`` uses the record's lines, or lines grouped from word
     ``line`` ids; a record with words but neither falls back to its words.
+    ``"segments"`` (``"segments:W"``) splits lines wider than ``W`` pixels at
+    word gaps (:func:`line_segments`): a detector's receptive field and a
+    training crop both hold a segment whole where a long line would not be.
     """
-    if target not in ("lines", "words"):
-        raise ValueError(f"target must be 'lines' or 'words'; received {target!r}")
+    kind, width = parse_target(target)
     items = record.words
-    if target == "lines":
+    if kind in ("lines", "segments"):
         lines = record.lines_or_grouped_words()
         if lines or not record.words:
-            items = lines
+            items = lines if kind == "lines" else line_segments(record, width)
     boxes = np.asarray([it.box for it in items], np.float32).reshape(-1, 4)[:, [1, 0, 3, 2]]
     angles = np.asarray([math.radians(it.angle or 0.0) for it in items], np.float32)
     texts = np.asarray([it.text.encode("utf-8") for it in items], dtype=object)
@@ -108,7 +176,7 @@ def annotation_table(annotations: AnnotationSet | str | os.PathLike, target: str
     fallback = 0
     paths, boxes, angles, texts, ignore = [], [], [], [], []
     for rec in annotations.images:
-        if target == "lines" and rec.words and not rec.lines_or_grouped_words():
+        if target != "words" and rec.words and not rec.lines_or_grouped_words():
             fallback += 1
         b, a, t, g = record_targets(rec, target)
         paths.append(str(annotations.image_path(rec)))

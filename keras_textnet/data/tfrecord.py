@@ -135,7 +135,8 @@ def parse_example(serialized, target: str = "lines"):
     import tensorflow as tf
 
     if target not in ("lines", "words"):
-        raise ValueError(f"target must be 'lines' or 'words'; received {target!r}")
+        raise ValueError(f"target must be 'lines' or 'words' for TFRecords (they keep no word "
+                         f"membership to cut segments from); received {target!r}")
     spec = {
         "image/encoded": tf.io.FixedLenFeature([], tf.string),
         "image/file": tf.io.FixedLenFeature([], tf.string, default_value=""),

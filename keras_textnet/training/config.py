@@ -81,6 +81,13 @@ def _choice(*choices):
     return check
 
 
+def _target(v):
+    from keras_textnet.data.pipeline import parse_target
+
+    parse_target(v)
+    return v
+
+
 def _string(v):
     if not isinstance(v, str) or not v:
         raise ValueError("expected a non-empty string")
@@ -224,7 +231,8 @@ class ModelConfig:
 class DataConfig:
     image_size: list = _spec([512, 512], _pair("int", 32), "[height, width] of the inputs")
     batch_size: int = _spec(2, _int(1), "global batch size, over all replicas and workers")
-    target: str = _spec("lines", _choice("lines", "words"), "what a box is")
+    target: str = _spec("lines", _target, "what a box is: lines, words, or segments[:W] (lines "
+                        "split at word gaps into pieces at most W px wide, default 448)")
     max_boxes: int = _spec(128, _int(1), "boxes per image (padded)")
     max_text_length: int = _spec(96, _int(1), "characters per box (padded)")
     scale_range: list = _spec([0.75, 1.25], _scale_range, "scale jitter, log-uniform")
