@@ -59,21 +59,38 @@ def load_default_model():
     return load_model(default_model_path())
 
 
-def release_model(checkpoint: str | os.PathLike, destination: str | os.PathLike) -> Path:
+#: TextNet settings a release may change: they filter detections after the
+#: network and leave every weight as it was trained.
+INFERENCE_SETTINGS = ("detections_per_image", "score_threshold", "detection_nms_iou",
+                      "rpn_pre_nms_topk", "rpn_post_nms_topk")
+
+
+def release_model(checkpoint, destination: str | os.PathLike, *,
+                  settings: dict | None = None) -> Path:
     """Writes ``checkpoint``'s architecture and weights, without optimizer state.
 
     Args:
       checkpoint: a ``.keras`` file saved during training (compiled, with the
-        optimizer's moments: about three times the weights' size).
+        optimizer's moments: about three times the weights' size), or a loaded
+        TextNet (e.g. after :func:`~keras_textnet.models.batch_norm.recalibrate_batch_norm`).
       destination: the ``.keras`` file to write (atomically).
+      settings: new values of :data:`INFERENCE_SETTINGS` for the released model,
+        e.g. ``{"detections_per_image": 400}`` for dense pages.
     Returns:
-      ``destination`` as a Path. Outputs of the released model equal the
-      checkpoint's exactly.
+      ``destination`` as a Path. Without ``settings``, outputs of the released
+      model equal the checkpoint's exactly.
+    Raises:
+      ValueError: a setting that is not an inference setting.
     """
     from keras_textnet.models.text_net import TextNet
 
-    trained = load_model(checkpoint)
-    fresh = TextNet.from_config(trained.get_config())
+    settings = dict(settings or {})
+    unknown = sorted(set(settings) - set(INFERENCE_SETTINGS))
+    if unknown:
+        raise ValueError(f"release settings can only be {', '.join(INFERENCE_SETTINGS)} (they "
+                         f"keep the trained weights valid); received {', '.join(unknown)}")
+    trained = checkpoint if isinstance(checkpoint, TextNet) else load_model(checkpoint)
+    fresh = TextNet.from_config({**trained.get_config(), **settings})
     fresh.build(None)
     fresh.set_weights(trained.get_weights())
     destination = Path(destination)

@@ -27,6 +27,20 @@ def test_release_model_drops_the_optimizer_and_keeps_outputs(tmp_path, tiny_afte
         np.testing.assert_array_equal(got[key].numpy(), expected[key].numpy())
 
 
+def test_release_model_with_inference_settings(tmp_path, tiny_after_two_steps):
+    model = tiny_after_two_steps.model
+    released = pretrained.load_model(pretrained.release_model(
+        model, tmp_path / "dense.keras", settings={"detections_per_image": 40}))
+    assert released.detections_per_image == 40 != model.detections_per_image
+    image = tf.constant(np.random.default_rng(0).integers(0, 255, (1, 128, 128, 3)), tf.uint8)
+    out = released(image)
+    assert out["boxes"].shape[1] == 40
+    for a, b in zip(released.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="release settings can only be"):
+        pretrained.release_model(model, tmp_path / "x.keras", settings={"max_width": 64})
+
+
 def test_default_model_path_and_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(pretrained.MODEL_ENV, str(tmp_path / "nope.keras"))
     with pytest.raises(FileNotFoundError, match="KERAS_TEXTNET_MODEL"):
