@@ -147,8 +147,11 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     array in the pixels of ``image_size``), each word's box, first placed along
     its line from the CTC positions at the line's height, is tightened to its
     own ink within the line (:func:`keras_textnet.ink_boxes.tighten_words`).
+    Last, the pieces of a long line found apart are joined into the line
+    (:func:`keras_textnet.line_joining.join_line_segments`).
     """
     from keras_textnet.evaluation.line_words import split_line_into_words
+    from keras_textnet.line_joining import join_line_segments
 
     sy, sx = scale
     height, width = image_size
@@ -196,6 +199,7 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
         tighten_words(image, lines, words)
         for word in words:
             word["box"] = [round(float(v), 1) for v in word["box"]]
+    lines, words = join_line_segments(lines, words)
     return {"file": file, "width": int(width), "height": int(height), "words": words,
             "lines": lines}
 

@@ -1,0 +1,141 @@
+"""Pieces of one text line, found apart, joined back into the line (NumPy only).
+
+The network's detector sees a limited stretch of the page around each box: a
+line far wider than that is found as a few **segments** cut at word gaps (the
+``segments`` training target, :func:`keras_textnet.data.pipeline.line_segments`),
+each read on its own. Users, and every document format, want lines: this
+module joins the segments that continue each other on the same row.
+
+Two upright lines are joined when the right one starts where the left one ends,
+give or take a word gap: they overlap vertically by at least ``MIN_OVERLAP`` of
+the shorter height, their heights differ by at most ``MAX_HEIGHT_RATIO``, and
+the gap between them lies within ``[-MAX_OVERLAP, MAX_GAP]`` line heights. A
+table's cells on one row, a column gap or two lines of different type sizes are
+further apart or differ in height, and stay separate. Rotated lines are left alone.
+
+>>> lines = [{"box": [10, 10, 200, 30], "text": "the quick", "score": 0.9, "angle": 0.0},
+...          {"box": [206, 11, 400, 30], "text": "brown fox", "score": 0.8, "angle": 0.0}]
+>>> words = [{"box": [10, 10, 60, 30], "text": "the", "line": 0},
+...          {"box": [70, 10, 200, 30], "text": "quick", "line": 0},
+...          {"box": [206, 11, 300, 30], "text": "brown", "line": 1},
+...          {"box": [310, 11, 400, 30], "text": "fox", "line": 1}]
+>>> lines, words = join_line_segments(lines, words)
+>>> [(line["text"], line["box"]) for line in lines], [w["line"] for w in words]
+([('the quick brown fox', [10, 10, 400, 30])], [0, 0, 0, 0])
+"""
+
+from __future__ import annotations
+
+#: least vertical overlap of two pieces, as a share of the shorter one's height
+MIN_OVERLAP = 0.6
+#: most the taller piece may exceed the shorter one's height, as a ratio
+MAX_HEIGHT_RATIO = 1.4
+#: widest gap between two pieces, in line heights (a word gap is ~0.25-0.6)
+MAX_GAP = 1.0
+#: most two pieces may overlap horizontally, in line heights
+MAX_OVERLAP = 0.3
+#: an upright line's largest angle, degrees
+MAX_ANGLE = 1.0
+
+
+def _joins(left: dict, right: dict) -> float | None:
+    """The gap (in heights) when ``right`` continues ``left``; None when it does not."""
+    ax0, ay0, ax1, ay1 = left["box"]
+    bx0, by0, bx1, by1 = right["box"]
+    ha, hb = ay1 - ay0, by1 - by0
+    h = min(ha, hb)
+    if h <= 0 or max(ha, hb) > MAX_HEIGHT_RATIO * h:
+        return None
+    if min(ay1, by1) - max(ay0, by0) < MIN_OVERLAP * h:
+        return None
+    gap = (bx0 - ax1) / h
+    if not -MAX_OVERLAP <= gap <= MAX_GAP or bx1 <= ax1:
+        return None
+    return gap
+
+
+def _upright(line: dict) -> bool:
+    return abs(float(line.get("angle") or 0.0)) <= MAX_ANGLE and "quad" not in line
+
+
+def join_line_segments(lines: list[dict], words: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Joins the pieces of each line; returns the new ``(lines, words)``.
+
+    ``lines`` and ``words`` are prediction JSON (``FORMATS.md``): each word names
+    its line by index (``"line"``). A joined line's box is the union of its
+    pieces', its text their texts joined by a space, left to right; its
+    ``score`` and ``text_score`` the width-weighted means of its pieces'. Words
+    keep their order within a line and are re-pointed at the joined lines.
+    Lines that join nothing come back as they were (the same dicts).
+    """
+    n = len(lines)
+    order = sorted((i for i in range(n) if _upright(lines[i])), key=lambda i: lines[i]["box"][0])
+    # each piece's nearest continuation to the right; a join needs both sides to agree
+    best_right: dict[int, tuple[float, int]] = {}
+    best_left: dict[int, tuple[float, int]] = {}
+    for a in order:
+        for b in order:
+            if a == b:
+                continue
+            gap = _joins(lines[a], lines[b])
+            if gap is None:
+                continue
+            if a not in best_right or abs(gap) < best_right[a][0]:
+                best_right[a] = (abs(gap), b)
+            if b not in best_left or abs(gap) < best_left[b][0]:
+                best_left[b] = (abs(gap), a)
+    right_of = {a: b for a, (_, b) in best_right.items() if best_left.get(b, (0, None))[1] == a}
+    has_left = set(right_of.values())
+    chains, seen = [], set()
+    for i in range(n):
+        if i in seen or i in has_left:
+            continue
+        chain = [i]
+        while chain[-1] in right_of and right_of[chain[-1]] not in seen:
+            chain.append(right_of[chain[-1]])
+        seen.update(chain)
+        chains.append(chain)
+    for i in range(n):                # a cycle cannot form (x strictly grows), but be safe
+        if i not in seen:
+            chains.append([i])
+            seen.add(i)
+    chains.sort(key=lambda c: c[0])
+    if len(chains) == n:
+        return lines, words
+
+    new_lines, new_id = [], {}
+    for k, chain in enumerate(chains):
+        for i in chain:
+            new_id[i] = k
+        if len(chain) == 1:
+            new_lines.append(lines[chain[0]])
+            continue
+        pieces = [lines[i] for i in chain]
+        widths = [max(p["box"][2] - p["box"][0], 1e-6) for p in pieces]
+        total = sum(widths)
+        joined = {
+            "box": [min(p["box"][0] for p in pieces), min(p["box"][1] for p in pieces),
+                    max(p["box"][2] for p in pieces), max(p["box"][3] for p in pieces)],
+            "text": " ".join(p["text"] for p in pieces),
+        }
+        for key in ("score", "text_score", "angle"):
+            if all(key in p for p in pieces):
+                joined[key] = round(sum(w * float(p[key]) for w, p in zip(widths, pieces)) /
+                                    total, 4)
+        for key, value in pieces[0].items():
+            joined.setdefault(key, value)
+        new_lines.append(joined)
+    position = {i: (new_id[i], chains[new_id[i]].index(i)) for i in range(n)}
+    indexed = []
+    for order_in_input, word in enumerate(words):
+        line = word.get("line")
+        if isinstance(line, int) and 0 <= line < n:
+            word = {**word, "line": new_id[line]}
+            indexed.append(((*position[line], order_in_input), word))
+        else:
+            indexed.append(((n, 0, order_in_input), word))
+    indexed.sort(key=lambda item: item[0])
+    return new_lines, [word for _, word in indexed]
+
+
+__all__ = ["join_line_segments"]
