@@ -35,6 +35,13 @@ def test_help_lists_every_command():
     assert info.value.code == 0
 
 
+def test_python_dash_m_runs_the_command():
+    for module in ("keras_textnet", "keras_textnet.cli"):
+        out = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True,
+                             text=True, check=True).stdout
+        assert out.startswith("keras-textnet ")
+
+
 def test_validate_ok_and_counts(tmp_path, write_png, capsys):
     path = _annotations(tmp_path, write_png)
     assert main(["data", "validate", str(path)]) == 0

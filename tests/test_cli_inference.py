@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from keras_textnet.cli import main
-from keras_textnet.cli_inference import page_text
+from keras_textnet.cli.inference import page_text
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ class StubPredictor:
 @pytest.fixture
 def stub(monkeypatch):
     predictor = StubPredictor()
-    monkeypatch.setattr("keras_textnet.cli_inference._predictor", lambda args: predictor)
+    monkeypatch.setattr("keras_textnet.cli.inference._predictor", lambda args: predictor)
     return predictor
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from keras_textnet.cli_args import size_type
+from keras_textnet.cli.args import size_type
+from keras_textnet.cli.errors import CommandError
 
 FORMATS = ("saved_model", "tflite", "onnx")
 
@@ -73,7 +74,6 @@ def add_export_parser(subparsers):
 
 
 def cmd_export(args):
-    from keras_textnet.cli import CommandError
     from keras_textnet.export.model_source import ExportError, load_model
 
     if args.model is None and args.preset is None:

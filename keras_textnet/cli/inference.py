@@ -18,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from keras_textnet.cli.errors import CommandError
 from keras_textnet.output_formats.text_writer import page_text  # noqa: F401 (public here too)
 
 
@@ -28,12 +29,6 @@ def _predictor(args):
     path = args.model or default_model_path()
     return TextNetPredictor(load_model(path), max_side=args.max_side, scale=args.scale,
                             min_score=args.min_score)
-
-
-def _command_error(message: str):
-    from keras_textnet.cli import CommandError
-
-    return CommandError(message)
 
 
 def _parse_dpi(text) -> float:
@@ -49,8 +44,8 @@ def _parse_dpi(text) -> float:
     except ValueError:
         dpi = float("nan")
     if not (math.isfinite(dpi) and DPI_RANGE[0] <= dpi <= DPI_RANGE[1]):
-        raise _command_error(f"--dpi must be a number from {DPI_RANGE[0]:g} to "
-                             f"{DPI_RANGE[1]:g} (dots per inch); got {text!r}")
+        raise CommandError(f"--dpi must be a number from {DPI_RANGE[0]:g} to "
+                           f"{DPI_RANGE[1]:g} (dots per inch); got {text!r}")
     return dpi
 
 
@@ -61,7 +56,7 @@ def _open_inputs(items: list[str], dpi: float):
     try:
         docs = expand_inputs(items, dpi=dpi)
     except ValueError as e:
-        raise _command_error(str(e)) from None
+        raise CommandError(str(e)) from None
     failed = {}
     for i, doc in enumerate(docs):
         try:
@@ -133,7 +128,7 @@ def cmd_predict(args) -> int:
     dpi = _parse_dpi(args.dpi)
     docs, failed = _open_inputs(args.images, dpi)
     if not docs:
-        raise _command_error("no images to read")
+        raise CommandError("no images to read")
     doc = {"images": [entry for _, entry, _ in _read_pages(args, docs, failed,
                                                            progress=not args.quiet)]}
     _write_json(doc, args.out)
@@ -150,14 +145,14 @@ def _read_format(args) -> str:
     fmt = args.format.lower() if args.format else None
     if args.json:
         if fmt not in (None, "json"):
-            raise _command_error(f"--json and --format {fmt} disagree; give one of them")
+            raise CommandError(f"--json and --format {fmt} disagree; give one of them")
         fmt = "json"
     fmt = fmt or "text"
     if fmt not in WRITERS:
-        raise _command_error(f"unknown --format {fmt!r}; choose from {', '.join(WRITERS)}")
+        raise CommandError(f"unknown --format {fmt!r}; choose from {', '.join(WRITERS)}")
     if fmt == "pdf" and args.out is None:
-        raise _command_error("--format pdf writes a file: give --out FILE.pdf "
-                             "(or --out - for standard output)")
+        raise CommandError("--format pdf writes a file: give --out FILE.pdf "
+                           "(or --out - for standard output)")
     return fmt
 
 
@@ -199,7 +194,7 @@ def _write_bytes(data: bytes, out: str | None, binary: bool) -> None:
         tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError as e:
-        raise _command_error(f"{path}: cannot write ({e.strerror})") from None
+        raise CommandError(f"{path}: cannot write ({e.strerror})") from None
 
 
 def _draw(path: str, entry: dict, image) -> None:
@@ -224,16 +219,16 @@ def cmd_read(args) -> int:
     writer_class = WRITERS[fmt]
     docs, failed = _open_inputs(args.inputs, dpi)
     if not docs:
-        raise _command_error("no images or PDFs to read")
+        raise CommandError("no images or PDFs to read")
     if len(failed) == len(docs):
         for i in sorted(failed)[:-1]:
             print(f"keras-textnet: {failed[i]}", file=sys.stderr)
-        raise _command_error(failed[0] if len(docs) == 1 else
-                             f"none of the {len(docs)} inputs could be read (the last: "
-                             f"{failed[max(failed)]})")
+        raise CommandError(failed[0] if len(docs) == 1 else
+                           f"none of the {len(docs)} inputs could be read (the last: "
+                           f"{failed[max(failed)]})")
     pages = sum(doc.num_pages for i, doc in enumerate(docs) if i not in failed)
     if args.draw and (pages != 1 or failed):
-        raise _command_error(f"--draw draws one page; the input(s) have {pages + len(failed)}")
+        raise CommandError(f"--draw draws one page; the input(s) have {pages + len(failed)}")
     to_folder = _out_is_folder(args, docs)
     names = _output_names(docs, writer_class.extension) if to_folder else None
 
@@ -255,8 +250,8 @@ def cmd_read(args) -> int:
         errors = [e["error"] for e in entries]
         for message in errors[:-1]:
             print(f"keras-textnet: {message}", file=sys.stderr)
-        raise _command_error(errors[-1] if len(errors) == 1 else
-                             f"none of the {len(errors)} pages could be read")
+        raise CommandError(errors[-1] if len(errors) == 1 else
+                           f"none of the {len(errors)} pages could be read")
     for key, writer in writers.items():
         if not writer.pages or all("error" in p for p in writer.pages):
             continue  # an input none of whose pages could be read: no file for it
@@ -270,7 +265,6 @@ def cmd_read(args) -> int:
 
 # ---------------------------------------------------------------------------
 def cmd_evaluate(args) -> int:
-    from keras_textnet.cli import CommandError
     from keras_textnet.data.annotation import AnnotationSet
     from keras_textnet.evaluation.protocol import evaluate, load_predictions, with_box_key
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from keras_textnet.cli_args import size_type
+from keras_textnet.cli.args import size_type
+from keras_textnet.cli.errors import CommandError
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -48,7 +49,6 @@ def cli_overrides(args) -> dict:
 
 
 def cmd_train(args):
-    from keras_textnet.cli import CommandError
     from keras_textnet.training.config import ConfigError, TrainingConfig, parse_assignment
 
     overrides = cli_overrides(args)

@@ -7,7 +7,7 @@
 * ``gpu_report``: how much of a TFLite model a mobile GPU delegate can take;
 * ``parity``, ``runtimes``: comparing and timing every format alike;
 * ``model_source``: what an export starts from, traced with pure-TF pooling;
-* ``cli``: the ``keras-textnet export`` command.
+* the ``keras-textnet export`` command is :mod:`keras_textnet.cli.export`.
 
 Nothing here is imported by the package itself: TensorFlow loads only when an
 export runs. See ``docs/export.md``.
