@@ -36,7 +36,7 @@ import tensorflow as tf
 from PIL import Image, ImageDraw, ImageFont
 
 from keras_textnet.charset import Charset
-from keras_textnet.layers.conv_attention_recognizer import build_recognizer
+from keras_textnet.layers.recognizers import build_recognizer
 from keras_textnet.ops.ctc import ctc_greedy_decode, ctc_loss, ctc_required_length
 
 LINE_HEIGHT = 32  # px; the stem's stride 4 makes Hp = 8

@@ -6,10 +6,8 @@ import pytest
 import tensorflow as tf
 
 from keras_textnet.layers.bilstm_recognizer import BiLSTMRecognizer
-from keras_textnet.layers.conv_attention_recognizer import (
-    ConvAttentionRecognizer,
-    build_recognizer,
-)
+from keras_textnet.layers.conv_attention_recognizer import ConvAttentionRecognizer
+from keras_textnet.layers.recognizers import build_recognizer
 
 HP, WMAX, CHANNELS, CLASSES = 8, 40, 12, 11
 SMALL = {

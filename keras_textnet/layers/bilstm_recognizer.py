@@ -7,7 +7,7 @@ import math
 import keras
 from keras import ops
 
-from keras_textnet.layers.conv_attention_recognizer import (
+from keras_textnet.layers.recognizer_base import (
     HeightCollapse,
     RecognizerBase,
     _check_positive_int,
@@ -20,7 +20,7 @@ from keras_textnet.layers.conv_attention_recognizer import (
 class BiLSTMRecognizer(RecognizerBase):
     """Text recognition head with bidirectional LSTMs (the CRNN-style baseline).
 
-    The same :class:`~keras_textnet.layers.conv_attention_recognizer.HeightCollapse`
+    The same :class:`~keras_textnet.layers.recognizer_base.HeightCollapse`
     stage as :class:`ConvAttentionRecognizer` (height folded to 1, width divided
     by ``downsample``), then ``num_layers`` ``Bidirectional(LSTM(units))`` layers
     masked by the lengths (padded steps neither update the state nor reach the

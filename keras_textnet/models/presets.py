@@ -1,8 +1,11 @@
 """Named model presets: which backbone, how wide each head, and the model settings.
 
-``PRESETS[name]`` holds plain keyword arguments; :func:`build_preset` turns
-them into a new :class:`~keras_textnet.models.text_net.TextNet` (weights are
-always initialised here: nothing is downloaded).
+Data only: ``PRESETS[name]`` holds plain keyword arguments and
+:func:`preset_settings` applies overrides to them;
+:mod:`keras_textnet.models.builder` turns them into new layers and
+``TextNet.from_preset`` into a new
+:class:`~keras_textnet.models.text_net.TextNet` (weights are always
+initialised: nothing is downloaded).
 
 =================== ======================================================
 preset              for
@@ -94,34 +97,15 @@ def preset_settings(preset: str, **overrides) -> dict:
 
 
 def build_preset(preset: str, charset: Charset | None = None, **overrides):
-    """A new :class:`TextNet` of ``preset`` (see :func:`preset_settings` for overrides)."""
-    from keras_textnet.layers.conv_attention_recognizer import build_recognizer
-    from keras_textnet.layers.feature_pyramid import FeaturePyramid
-    from keras_textnet.layers.region_proposal_head import RegionProposalHead
-    from keras_textnet.layers.text_box_head import TextBoxHead
-    from keras_textnet.models.backbones import build_backbone
-    from keras_textnet.models.text_net import TextNet
-    from keras_textnet.ops import anchors as anchor_ops
+    """A new :class:`TextNet` of ``preset`` (see :func:`preset_settings` for overrides).
 
-    settings = preset_settings(preset, **overrides)
-    charset = charset or Charset()
-    model_kwargs = settings["model"]
-    levels = tuple(model_kwargs.get("pyramid_levels", ("P2", "P3")))
-    heights = model_kwargs.get("anchor_heights", anchor_ops.DEFAULT_HEIGHTS)
-    ratios = model_kwargs.get("anchor_aspect_ratios", anchor_ops.DEFAULT_ASPECT_RATIOS)
-    level_numbers = [int(name[1:]) for name in levels]
-    backbone_kwargs = dict(settings["backbone"])
-    backbone = build_backbone(backbone_kwargs.pop("name"), **backbone_kwargs)
-    fpn = FeaturePyramid(min_level=min(level_numbers), max_level=max(level_numbers),
-                         channels=settings["fpn_channels"], name="feature_pyramid")
-    rpn = RegionProposalHead(anchor_ops.anchors_per_location(heights, ratios),
-                             channels=settings["rpn_channels"], level_names=levels,
-                             name="proposal_head")
-    box_head = TextBoxHead(**settings["box_head"], name="box_head")
-    rec_kwargs = dict(settings["recognizer"])
-    recognizer = build_recognizer(rec_kwargs.pop("kind"), charset.num_classes, **rec_kwargs,
-                                  name="recognizer")
-    model = TextNet(backbone, fpn, rpn, box_head, recognizer, charset=charset,
-                    name=f"textnet_{preset}", **model_kwargs)
+    The one function here that is not data: it stays only because
+    ``TextNet.from_preset`` (``models/text_net.py``) imports it from this
+    module. The layers come from :func:`keras_textnet.models.builder.preset_arguments`.
+    """
+    from keras_textnet.models.builder import preset_arguments
+    from keras_textnet.models.text_net import TextNet
+
+    model = TextNet(**preset_arguments(preset, charset=charset, **overrides))
     model.build()
     return model
