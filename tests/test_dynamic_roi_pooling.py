@@ -1,14 +1,12 @@
-"""Dynamic RoI pooling: golden values, the NumPy oracle, gradients, graphs, the layer."""
+"""Dynamic RoI pooling: golden values, the NumPy oracle, gradients, graphs."""
 
 import math
 
-import keras
 import numpy as np
 import pooling_oracle as oracle
 import pytest
 import tensorflow as tf
 
-from keras_textnet.layers.dynamic_roi_pooling import DynamicRoIPooling
 from keras_textnet.ops.custom_op_loader import pooling_implementation
 from keras_textnet.ops.dynamic_roi_pooling import dynamic_roi_pooling, dynamic_roi_widths
 
@@ -277,64 +275,6 @@ def test_bad_arguments(kwargs, message):
 def test_bad_inputs(features, boxes, indices, angles, message):
     with pytest.raises(ValueError, match=message):
         dynamic_roi_pooling(features, boxes, indices, angles)
-
-
-# --- the layer ------------------------------------------------------------------------------
-
-
-def test_layer_config_round_trip_and_call():
-    kwargs = dict(spatial_scale=0.125, pooled_height=6, max_width=40, sampling_ratio=3,
-                  aligned=False)
-    layer = DynamicRoIPooling(**kwargs, name="recognition_pool")
-    config = layer.get_config()
-    assert {key: config[key] for key in kwargs} == kwargs
-    clone = DynamicRoIPooling.from_config(config)
-    assert clone.get_config() == config
-    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
-    assert isinstance(restored, DynamicRoIPooling) and restored.get_config() == config
-
-    features = RNG.normal(size=(2, 10, 12, 3)).astype(np.float32)
-    boxes = np.array([[8.0, 8.0, 40.0, 90.0], [0.0, 0.0, 30.0, 30.0]], np.float32)
-    angles = np.array([0.1, -0.2], np.float32)
-    # Keras wants tensors (not NumPy arrays) for every positional argument after the first.
-    pooled, widths = clone(tf.constant(features), tf.constant(boxes), tf.constant([1, 0]),
-                           tf.constant(angles))
-    expected, expected_widths = oracle.dynamic_roi_pooling(
-        features, boxes, [1, 0], angles, spatial_scale=0.125, pooled_height=6, max_width=40,
-        sampling_ratio=3, aligned=False)
-    np.testing.assert_array_equal(widths.numpy(), expected_widths)
-    np.testing.assert_allclose(pooled.numpy(), expected, atol=1e-5)
-
-
-def test_layer_in_functional_model_under_mixed_precision():
-    keras.config.set_dtype_policy("mixed_float16")
-    try:
-        features = keras.Input((16, 16, 4), name="features")
-        boxes = keras.Input((4,), name="boxes")
-        box_indices = keras.Input((), dtype="int32", name="box_indices")
-        layer = DynamicRoIPooling(spatial_scale=0.25, pooled_height=4, max_width=32)
-        half = keras.layers.Conv2D(4, 1, name="conv")(features)  # float16 under the policy
-        pooled, widths = layer(half, boxes, box_indices)
-        model = keras.Model([features, boxes, box_indices], [pooled, widths])
-    finally:
-        keras.config.set_dtype_policy("float32")
-    assert tuple(pooled.shape) == (None, 4, 32, 4)
-    out, out_widths = model([tf.ones([1, 16, 16, 4]), tf.constant([[0.0, 1000.1, 16.0, 1018.0]]),
-                             tf.constant([0])])
-    assert out.dtype == tf.float16
-    # float32 box: 4 * 17.9 / 16 + 0.5 = 4.975 -> 4 columns. Had the layer autocast the boxes
-    # to float16, x0 would round to 1000.0 and the width to 5.
-    assert out_widths.numpy().tolist() == [4]
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(pooled_height=0), "pooled_height.*got 0"),
-    (dict(spatial_scale=0), "spatial_scale.*got 0"),
-    (dict(aligned="yes"), "aligned.*got 'yes'"),
-])
-def test_layer_bad_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        DynamicRoIPooling(**kwargs)
 
 
 # --- export ---------------------------------------------------------------------------------

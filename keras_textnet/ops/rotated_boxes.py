@@ -38,16 +38,3 @@ def bounds_to_rotated_box(boxes, angles, min_side: float = 1.0):
     cy, cx = (y0 + y1) * 0.5, (x0 + x1) * 0.5
     return tf.stack([cy - h * 0.5, cx - w * 0.5, cy + h * 0.5, cx + w * 0.5], axis=-1)
 
-
-def rotated_box_bounds(boxes, angles):
-    """Axis-aligned bounds of ``boxes`` rotated by ``angles`` about their centres."""
-    boxes = tf.convert_to_tensor(boxes)
-    angles = tf.cast(tf.convert_to_tensor(angles), boxes.dtype)
-    y0, x0, y1, x1 = tf.unstack(boxes, 4, axis=-1)
-    w, h = x1 - x0, y1 - y0
-    c, s = tf.abs(tf.cos(angles)), tf.abs(tf.sin(angles))
-    big_w = w * c + h * s
-    big_h = w * s + h * c
-    cy, cx = (y0 + y1) * 0.5, (x0 + x1) * 0.5
-    return tf.stack([cy - big_h * 0.5, cx - big_w * 0.5, cy + big_h * 0.5, cx + big_w * 0.5],
-                    axis=-1)
