@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 
-from keras_textnet.charset import Charset
 
 #: The preset the CLI and the docs use unless told otherwise.
 DEFAULT_PRESET = "mobilenet"
@@ -94,18 +93,3 @@ def preset_settings(preset: str, **overrides) -> dict:
         else:
             settings["model"][key] = value
     return settings
-
-
-def build_preset(preset: str, charset: Charset | None = None, **overrides):
-    """A new :class:`TextNet` of ``preset`` (see :func:`preset_settings` for overrides).
-
-    The one function here that is not data: it stays only because
-    ``TextNet.from_preset`` (``models/text_net.py``) imports it from this
-    module. The layers come from :func:`keras_textnet.models.builder.preset_arguments`.
-    """
-    from keras_textnet.models.builder import preset_arguments
-    from keras_textnet.models.text_net import TextNet
-
-    model = TextNet(**preset_arguments(preset, charset=charset, **overrides))
-    model.build()
-    return model

@@ -514,8 +514,11 @@ class TextNet(keras.Model):
         ``overrides`` replace preset settings (model arguments, or component
         settings such as ``fpn_channels``); nothing is downloaded.
         """
-        from keras_textnet.models.presets import build_preset
-        return build_preset(preset, charset=charset, **overrides)
+        from keras_textnet.models.builder import preset_arguments
+
+        model = cls(**preset_arguments(preset, charset=charset, **overrides))
+        model.build()
+        return model
 
 
 def _float32(outputs):
