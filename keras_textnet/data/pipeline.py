@@ -157,8 +157,14 @@ def record_targets(record: ImageRecord, target: str):
 
 
 def _decode_image_file(path):
-    data = tf.io.read_file(path)
-    return tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
+    """The image at ``path`` (a string tensor), decoded as inference decodes it.
+
+    ``keras_textnet.image_io.decode_image`` through ``decode_image_tensor``:
+    EXIF orientation, alpha over white, 16 bits scaled, CMYK, palettes.
+    """
+    from keras_textnet.image_io import decode_image_tensor
+
+    return decode_image_tensor(tf.io.read_file(path), name=path)
 
 
 def annotation_table(annotations: AnnotationSet | str | os.PathLike, target: str = "lines",

@@ -134,6 +134,8 @@ def parse_example(serialized, target: str = "lines"):
     """
     import tensorflow as tf
 
+    from keras_textnet.image_io import decode_image_tensor
+
     if target not in ("lines", "words"):
         raise ValueError(f"target must be 'lines' or 'words' for TFRecords (they keep no word "
                          f"membership to cut segments from); received {target!r}")
@@ -149,8 +151,8 @@ def parse_example(serialized, target: str = "lines"):
     dense = {k: tf.sparse.to_dense(v) for k, v in f.items() if isinstance(v, tf.SparseTensor)}
     boxes = tf.stack([dense[f"{target}/y0"], dense[f"{target}/x0"],
                       dense[f"{target}/y1"], dense[f"{target}/x1"]], axis=-1)
-    image = tf.io.decode_image(f["image/encoded"], channels=3, dtype=tf.uint8,
-                               expand_animations=False)
+    # The one decoder of keras_textnet.image_io, as inference and the annotation files use.
+    image = decode_image_tensor(f["image/encoded"], name=f["image/file"])
     return {
         "image": image,
         "boxes": tf.reshape(boxes, [-1, 4]),
