@@ -148,11 +148,13 @@ def save_rgb(path, image: np.ndarray) -> None:
 
 
 def load_rgb(path) -> np.ndarray:
-    """Reads an image file as ``(H, W, 3)`` uint8 RGB (grey, RGBA and 16-bit converted)."""
-    import cv2
+    """Reads an image file as ``(H, W, 3)`` uint8 RGB: the pixels the network gets.
 
-    data = np.fromfile(str(path), np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if img is None:
-        raise ValueError(f"{path}: not a readable image")
-    return img[..., ::-1].copy()
+    ``keras_textnet.image_io.decode_image``, as inference and training decode
+    (upright by EXIF, alpha over white, 16 bits scaled, CMYK, palettes), so the
+    boxes drawn land where they were found or annotated. Raises
+    ``ImageReadError`` (a ``ValueError``) naming the file when it cannot.
+    """
+    from keras_textnet.image_io import decode_image
+
+    return decode_image(path)
