@@ -258,8 +258,10 @@ class _Parser:
                     extra={k: v for k, v in d.items() if k not in _LINE_KEYS})
 
     def image_size(self, name: str) -> tuple[int, int]:
-        """(width, height) read from the image file itself."""
+        """(width, height) of the image as decoded for training and inference: upright by EXIF."""
         from PIL import Image, UnidentifiedImageError
+
+        from keras_textnet.image_io import image_size
 
         full = self.root / name
         if not full.exists():
@@ -267,9 +269,9 @@ class _Parser:
         try:
             with Image.open(full) as im:
                 im.verify()
-            with Image.open(full) as im:
-                return im.size
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            return image_size(full)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+                Image.DecompressionBombError) as e:
             self.fail(f"image file {str(full)!r} cannot be read as an image ({e})", name,
                       field_name="file")
 
@@ -287,8 +289,10 @@ class _Parser:
         if self.check_images:
             actual = self.image_size(name)
             if width is not None and height is not None and (width, height) != actual:
+                turned = (" (its EXIF orientation turns it upright; boxes are on the upright "
+                          "image)" if (height, width) == actual else "")
                 self.fail(f"says {width}x{height} but the image file is "
-                          f"{actual[0]}x{actual[1]}", name, field_name="width")
+                          f"{actual[0]}x{actual[1]}{turned}", name, field_name="width")
             width, height = actual
         elif width is None or height is None:
             self.fail("width and height are required when images are not checked", name,

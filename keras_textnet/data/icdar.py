@@ -61,11 +61,11 @@ def _image_for(gt_file: Path, image_dir: Path) -> Path:
 
 
 def _image_size(path: Path, gt_file: Path) -> tuple[int, int]:
-    from PIL import Image, UnidentifiedImageError
+    """(width, height) as the image is decoded for training: upright by EXIF."""
+    from keras_textnet.image_io import ImageReadError, image_size
     try:
-        with Image.open(path) as im:
-            return im.size
-    except (UnidentifiedImageError, OSError) as e:
+        return image_size(path)
+    except (ImageReadError, OSError) as e:
         raise AnnotationError(f"image file {str(path)!r} cannot be read as an image ({e})",
                               gt_file, path.name, field_name="file") from None
 
