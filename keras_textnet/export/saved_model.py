@@ -12,8 +12,12 @@ Every image goes through what :class:`~keras_textnet.predictor.TextNetPredictor`
 does, in the graph: shrink so its longer side is at most ``max_side``, pad
 with white (bottom, right) to a multiple of 32, run the network, map the
 boxes back to the image's own pixels. PNGs are decoded to RGBA and composited
-over white (as the predictor does with transparency); JPEGs to RGB. EXIF
-orientation is not applied (the predictor applies it).
+over white (as the predictor does with transparency); JPEGs to RGB with the
+accurate integer DCT. These are the pixels of
+:func:`keras_textnet.image_io.decode_image` for 8-bit PNGs and RGB / grey
+JPEGs; EXIF orientation is not applied (the predictor applies it), 16-bit PNGs
+keep their high byte and CMYK JPEGs convert a little differently
+(docs/export.md).
 
 Outputs (``D = detections_per_image``, ``L = max_text_length``), rows past
 ``count`` are padding:
@@ -128,14 +132,32 @@ class ServingGraph:
         with tf.control_dependencies([check]):
             data = tf.identity(data)
 
+        def rgba_8bit():
+            return tf.io.decode_png(data, channels=4, dtype=tf.uint8)  # tRNS keys become alpha
+
+        def rgba_low_depth():
+            # Asked for 4 channels, TF fills the alpha of a 1-, 2- or 4-bit PNG (bilevel
+            # scans, small palettes) with 2**depth - 1, not 255: the page came out near white.
+            img = tf.io.decode_png(data, channels=0, dtype=tf.uint8)
+            c = tf.shape(img)[-1]
+            rgb = tf.cond(c < 3, lambda: tf.tile(img[..., :1], [1, 1, 3]), lambda: img[..., :3])
+            opaque = tf.fill(tf.concat([tf.shape(img)[:2], [1]], 0), tf.constant(255, tf.uint8))
+            alpha = tf.case([(tf.equal(c, 4), lambda: img[..., 3:]),
+                             (tf.equal(c, 2), lambda: img[..., 1:2])], default=lambda: opaque)
+            return tf.ensure_shape(tf.concat([rgb, alpha], -1), [None, None, 4])
+
         def png():
-            rgba = tf.cast(tf.io.decode_png(data, channels=4, dtype=tf.uint8), tf.float32)
+            # IHDR bit depth (byte 24); "\x08" stands in when the file is cut short there.
+            depth = tf.io.decode_raw(tf.strings.join([tf.strings.substr(data, 24, 1), "\x08"]),
+                                     tf.uint8)[0]
+            rgba = tf.cast(tf.cond(depth < 8, rgba_low_depth, rgba_8bit), tf.float32)
             alpha = rgba[..., 3:] / 255.0
             rgb = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
             return tf.cast(tf.clip_by_value(tf.round(rgb), 0.0, 255.0), tf.uint8)
 
         def jpeg():
-            return tf.io.decode_jpeg(data, channels=3)
+            # The accurate integer DCT, as Pillow (the predictor, training) decodes.
+            return tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE")
 
         image = tf.cond(is_png, png, jpeg)
         return tf.ensure_shape(image, [None, None, 3])
