@@ -6,12 +6,16 @@ line far wider than that is found as a few **segments** cut at word gaps (the
 each read on its own. Users, and every document format, want lines: this
 module joins the segments that continue each other on the same row.
 
-Two upright lines are joined when the right one starts where the left one ends,
-give or take a word gap: they overlap vertically by at least ``MIN_OVERLAP`` of
-the shorter height, their heights differ by at most ``MAX_HEIGHT_RATIO``, and
-the gap between them lies within ``[-MAX_OVERLAP, MAX_GAP]`` line heights. A
-table's cells on one row, a column gap or two lines of different type sizes are
-further apart or differ in height, and stay separate. Rotated lines are left alone.
+Two upright lines are joined when the right one continues the left one: they
+overlap vertically by at least ``MIN_OVERLAP`` of the shorter height, their
+heights differ by at most ``MAX_HEIGHT_RATIO``, the right one ends further
+right, and the gap between them is at most ``MAX_GAP`` line heights. Pieces may
+overlap: the detector does not know where a long line started, so two of its
+pieces can both read the words between them. Where they overlap, each word is
+kept from one piece only: the overlap is cut in its middle, and each piece
+keeps the words whose centres lie on its side. A table's cells on one row, a
+column gap or two lines of different type sizes are further apart or differ in
+height, and stay separate. Rotated lines are left alone.
 
 >>> lines = [{"box": [10, 10, 200, 30], "text": "the quick", "score": 0.9, "angle": 0.0},
 ...          {"box": [206, 11, 400, 30], "text": "brown fox", "score": 0.8, "angle": 0.0}]
@@ -26,14 +30,14 @@ further apart or differ in height, and stay separate. Rotated lines are left alo
 
 from __future__ import annotations
 
+import numpy as np
+
 #: least vertical overlap of two pieces, as a share of the shorter one's height
 MIN_OVERLAP = 0.6
 #: most the taller piece may exceed the shorter one's height, as a ratio
 MAX_HEIGHT_RATIO = 1.4
 #: widest gap between two pieces, in line heights (a word gap is ~0.25-0.6)
 MAX_GAP = 1.0
-#: most two pieces may overlap horizontally, in line heights
-MAX_OVERLAP = 0.3
 #: an upright line's largest angle, degrees
 MAX_ANGLE = 1.0
 
@@ -49,9 +53,9 @@ def _joins(left: dict, right: dict) -> float | None:
     if min(ay1, by1) - max(ay0, by0) < MIN_OVERLAP * h:
         return None
     gap = (bx0 - ax1) / h
-    if not -MAX_OVERLAP <= gap <= MAX_GAP or bx1 <= ax1:
+    if gap > MAX_GAP or bx1 <= ax1 or bx0 <= ax0:
         return None
-    return gap
+    return max(gap, 0.0)
 
 
 def _upright(line: dict) -> bool:
@@ -103,7 +107,7 @@ def join_line_segments(lines: list[dict], words: list[dict]) -> tuple[list[dict]
     if len(chains) == n:
         return lines, words
 
-    new_lines, new_id = [], {}
+    new_lines, new_id, window = [], {}, {}
     for k, chain in enumerate(chains):
         for i in chain:
             new_id[i] = k
@@ -111,12 +115,23 @@ def join_line_segments(lines: list[dict], words: list[dict]) -> tuple[list[dict]
             new_lines.append(lines[chain[0]])
             continue
         pieces = [lines[i] for i in chain]
+        # where neighbours overlap, the middle of the overlap divides their words
+        cuts = [-np.inf]
+        for a, b in zip(pieces, pieces[1:]):
+            cuts.append((a["box"][2] + b["box"][0]) / 2 if b["box"][0] < a["box"][2]
+                        else -np.inf)
+        cuts.append(np.inf)
+        for j, i in enumerate(chain):
+            lo = cuts[j] if cuts[j] > -np.inf else -np.inf
+            hi = cuts[j + 1] if cuts[j + 1] > -np.inf else np.inf
+            window[i] = (lo, hi)
+        overlapped = any(c > -np.inf for c in cuts[1:-1])
         widths = [max(p["box"][2] - p["box"][0], 1e-6) for p in pieces]
         total = sum(widths)
         joined = {
             "box": [min(p["box"][0] for p in pieces), min(p["box"][1] for p in pieces),
                     max(p["box"][2] for p in pieces), max(p["box"][3] for p in pieces)],
-            "text": " ".join(p["text"] for p in pieces),
+            "text": None if overlapped else " ".join(p["text"] for p in pieces),
         }
         for key in ("score", "text_score", "angle"):
             if all(key in p for p in pieces):
@@ -130,12 +145,20 @@ def join_line_segments(lines: list[dict], words: list[dict]) -> tuple[list[dict]
     for order_in_input, word in enumerate(words):
         line = word.get("line")
         if isinstance(line, int) and 0 <= line < n:
+            lo, hi = window.get(line, (-np.inf, np.inf))
+            centre = (word["box"][0] + word["box"][2]) / 2
+            if not lo <= centre < hi:
+                continue                  # read by the neighbouring piece as well
             word = {**word, "line": new_id[line]}
             indexed.append(((*position[line], order_in_input), word))
         else:
             indexed.append(((n, 0, order_in_input), word))
     indexed.sort(key=lambda item: item[0])
-    return new_lines, [word for _, word in indexed]
+    new_words = [word for _, word in indexed]
+    for k, line in enumerate(new_lines):
+        if line["text"] is None:          # overlapping pieces: the text of the words kept
+            line["text"] = " ".join(w["text"] for w in new_words if w.get("line") == k)
+    return new_lines, new_words
 
 
 __all__ = ["join_line_segments"]

@@ -39,7 +39,7 @@ def test_separate_things_on_one_row_stay_separate():
         _line((10, 200, 200, 220), "small"), _line((205, 190, 400, 230), "Large type"),  # 2x tall
         _line((10, 300, 200, 320), "upper"), _line((205, 311, 400, 331), "lower"),  # half overlap
         _line((10, 400, 200, 420), "tilted"), _line((205, 400, 400, 420), "line", angle=5.0),
-        _line((10, 500, 300, 520), "twice read"), _line((150, 500, 400, 520), "read again"),
+        _line((10, 500, 300, 520), "inside"), _line((100, 500, 250, 520), "it"),   # contained
     ]
     joined, words = join_line_segments(lines, _words(lines))
     assert joined is lines and len(words) == sum(len(x["text"].split()) for x in lines)
@@ -49,3 +49,12 @@ def test_nothing_to_join():
     assert join_line_segments([], []) == ([], [])
     lines = [_line((0, 0, 10, 10), "a")]
     assert join_line_segments(lines, _words(lines))[0] is lines
+
+
+def test_overlapping_pieces_keep_each_word_once():
+    lines = [_line((10, 100, 300, 120), "the quick brown"),
+             _line((200, 100, 500, 120), "brown fox jumps")]
+    joined, words = join_line_segments(lines, _words(lines))
+    assert [line["text"] for line in joined] == ["the quick brown fox jumps"]
+    assert [w["text"] for w in words] == ["the", "quick", "brown", "fox", "jumps"]
+    assert joined[0]["box"] == [10, 100, 500, 120]
