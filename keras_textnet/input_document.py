@@ -14,6 +14,13 @@ that name for a single-page image and ``<stem>_p0001.png`` for page 1 of a
 PDF or of a multi-page TIFF, the name ``keras-textnet data from-pdf`` gives
 the same page, so predictions of a PDF can be scored against its ground truth.
 
+Bad inputs. Whatever is wrong with an input (missing, a folder, a named pipe or
+a device, a link loop, empty, damaged, encrypted, a decompression bomb, a page
+too small to hold text) gives a :class:`DocumentReadError` from
+:meth:`InputDocument.open`, or a page whose ``error`` is set: one line that
+names the input (and page). No exception of a decoder escapes either: one bad
+file never stops the others.
+
 >>> docs = expand_inputs(["scans/", "report.pdf"], dpi=150)   # doctest: +SKIP
 >>> for doc in docs:                                          # doctest: +SKIP
 ...     doc.open()
@@ -23,12 +30,16 @@ the same page, so predictions of a PDF can be scored against its ground truth.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
+import warnings
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence
@@ -51,9 +62,82 @@ DOCUMENT_SUFFIXES = IMAGE_SUFFIXES + PDF_SUFFIXES
 
 _POPPLER_TIMEOUT_S = 300
 
+#: Pages with a side shorter than this many pixels hold no readable text: an error.
+MIN_PAGE_SIDE = 4
+
 
 class DocumentReadError(ImageReadError):
     """An input, or one page of it, cannot be read; the message names the file (and page)."""
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line, at most ``limit`` characters (the middle elided)."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[:limit // 2 - 2] + " ... " + text[-(limit // 2 - 3):]
+    return text
+
+
+def unexpected_error_message(label: str, e: BaseException) -> str:
+    """One line for an exception a decoder raised that is not one of our own errors.
+
+    Every kind ends up here (``struct.error`` from an odd EXIF tag, ``OSError``,
+    ``SyntaxError`` from Pillow, ``MemoryError`` from a decompression bomb, ...):
+    one bad file must never stop the others.
+    """
+    if isinstance(e, MemoryError):
+        return (f"{label}: not enough memory to decode it (a huge image, or a decompression "
+                f"bomb: a small file that claims a giant size)")
+    if isinstance(e, RecursionError):
+        return f"{label}: the file is nested too deeply to decode (damaged or hostile)"
+    detail = _one_line(str(e)) or "no details"
+    return f"{label}: cannot be read: the file is damaged or unusual ({type(e).__name__}: {detail})"
+
+
+def check_input_path(source: str) -> None:
+    """Refuses, with one line naming it, a path that is not a regular file.
+
+    Missing paths, broken links and link loops, folders, and non-regular files:
+    a named pipe (FIFO) would block the read forever, a device such as
+    ``/dev/zero`` would never end, a socket cannot be read at all.
+
+    Raises:
+        DocumentReadError: naming ``source`` and what it is.
+    """
+    try:
+        st = os.stat(source)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise DocumentReadError(f"{source}: is a loop of symbolic links, not a file") from None
+        if e.errno == errno.ENOENT and os.path.islink(source):
+            raise DocumentReadError(f"{source}: is a broken symbolic link (to "
+                                    f"{os.readlink(source)!r}, which does not exist)") from None
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise DocumentReadError(f"{source}: no such file") from None
+        raise DocumentReadError(f"{source}: cannot be read ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DocumentReadError(f"{source}: is a folder, not an image or a PDF")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "not a plain file")
+        raise DocumentReadError(f"{source}: is {kind}, not a regular file; give an image or PDF "
+                                f"file (or - to read standard input)")
+
+
+@contextmanager
+def _warnings_into(collected: list[str], label: str):
+    """Records the warnings a decoder gives (Pillow's 'Corrupt EXIF data', ...) as lines."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for w in caught:
+                line = f"{label}: {_one_line(w.message)}"
+                if line not in collected:
+                    collected.append(line)
 
 
 @dataclass
@@ -109,6 +193,9 @@ class InputDocument:
         self.kind: str | None = None        # "pdf" or "image", known after open()
         self.num_pages: int | None = None   # known after open()
         self.image_dpi: float | None = None
+        #: What the decoders warned about while reading (e.g. damaged EXIF data in an
+        #: image whose pixels are fine), one line each, naming the input.
+        self.warnings: list[str] = []
         self._page_sizes: dict[int, tuple[float, float]] = {}
 
     def __repr__(self) -> str:
@@ -126,22 +213,29 @@ class InputDocument:
 
         Raises:
             DocumentReadError: a missing, empty, damaged or encrypted file, not an
-                image nor a PDF, or poppler missing for a PDF.
+                image nor a PDF, not a regular file (a FIFO, a device, a link loop),
+                or poppler missing for a PDF. Whatever a decoder raises becomes
+                this error, with one line naming the input.
         """
         if self.num_pages is not None:
             return self.num_pages
-        head = self._head()
-        if head.startswith(b"%PDF-") or (self.data is None
-                                         and Path(self.source).suffix.lower() in PDF_SUFFIXES):
-            self.kind = "pdf"
-            self.num_pages = self._open_pdf(head)
-        else:
-            self.kind = "image"
-            try:
-                self.num_pages, self.image_dpi = probe_image(
-                    self.data if self.data is not None else self.source)
-            except ImageReadError as e:
-                raise DocumentReadError(self._relabel(str(e))) from None
+        try:
+            with _warnings_into(self.warnings, self.label):
+                head = self._head()
+                if head.startswith(b"%PDF-") or (
+                        self.data is None and Path(self.source).suffix.lower() in PDF_SUFFIXES):
+                    self.kind = "pdf"
+                    self.num_pages = self._open_pdf(head)
+                else:
+                    self.kind = "image"
+                    self.num_pages, self.image_dpi = probe_image(
+                        self.data if self.data is not None else self.source)
+        except DocumentReadError:
+            raise
+        except ImageReadError as e:
+            raise DocumentReadError(self._relabel(str(e))) from None
+        except Exception as e:  # struct.error, OSError, SyntaxError, MemoryError, ...
+            raise DocumentReadError(unexpected_error_message(self.label, e)) from None
         return self.num_pages
 
     def page_file(self, number: int) -> str:
@@ -150,20 +244,38 @@ class InputDocument:
             return f"{self.stem}_p{number:04d}.png"
         return self.name
 
-    def pages(self) -> Iterator[InputPage]:
-        """Every page in order; a page that cannot be read comes with ``error`` set."""
+    def pages(self, skip=()) -> Iterator[InputPage]:
+        """Every page in order; a page that cannot be read comes with ``error`` set.
+
+        Pages whose numbers are in ``skip`` are neither read nor yielded (those a
+        previous run finished). No exception of a decoder escapes: it becomes the
+        page's ``error``, so the pages after it are still read.
+        """
         self.open()
+        skip = set(skip)
         for number in range(1, self.num_pages + 1):
+            if number in skip:
+                continue
             page = InputPage(number=number, file=self.page_file(number))
+            where = self.label if self.num_pages == 1 else f"{self.label}, page {number}"
             try:
-                if self.kind == "pdf":
-                    page.image, page.dpi = self._render_pdf_page(number), self.dpi
-                else:
-                    page.image = read_image(self.data if self.data is not None else self.source,
-                                            max_pixels=self.max_pixels, page=number)
-                    page.dpi = self.image_dpi
+                with _warnings_into(self.warnings, where):
+                    if self.kind == "pdf":
+                        page.image, page.dpi = self._render_pdf_page(number), self.dpi
+                    else:
+                        page.image = read_image(
+                            self.data if self.data is not None else self.source,
+                            max_pixels=self.max_pixels, page=number)
+                        page.dpi = self.image_dpi
+                h, w = page.image.shape[:2]
+                if min(h, w) < MIN_PAGE_SIDE:
+                    raise DocumentReadError(
+                        f"{where}: the image is {w}x{h} pixels, too small to hold text (each "
+                        f"side needs at least {MIN_PAGE_SIDE})")
             except ImageReadError as e:
-                page.error = self._relabel(str(e))
+                page.image, page.error = None, self._relabel(str(e))
+            except Exception as e:  # struct.error, OSError, SyntaxError, MemoryError, ...
+                page.image, page.error = None, unexpected_error_message(where, e)
             yield page
 
     # ------------------------------------------------------------------
@@ -173,10 +285,7 @@ class InputDocument:
                 raise DocumentReadError("stdin: nothing was read from standard input")
             return self.data[:1024]
         path = Path(self.source)
-        if not path.exists():
-            raise DocumentReadError(f"{self.source}: no such file")
-        if path.is_dir():
-            raise DocumentReadError(f"{self.source}: is a folder, not an image or a PDF")
+        check_input_path(self.source)  # before open(): a FIFO would block it forever
         try:
             with open(path, "rb") as f:
                 head = f.read(1024)
@@ -208,6 +317,8 @@ class InputDocument:
             if "password" in err.lower():
                 raise DocumentReadError(f"{self.label}: the PDF is encrypted with a password; "
                                         f"decrypt it first (e.g. qpdf --decrypt)")
+            if "Invalid page count 0" in err or "after the last page (0)" in err:
+                raise DocumentReadError(f"{self.label}: the PDF has no pages")
             raise DocumentReadError(f"{self.label}: not a readable PDF ({tool} says: "
                                     f"{err[-200:] or f'exit status {res.returncode}'})")
         return res.stdout
@@ -315,13 +426,16 @@ def distinct_stems(names: Sequence[str]) -> list[str]:
 
 def expand_inputs(items: Sequence[str], dpi: float = DEFAULT_DPI,
                   stdin: BinaryIO | None = None,
-                  max_pixels: int = DEFAULT_MAX_PIXELS) -> list[InputDocument]:
+                  max_pixels: int = DEFAULT_MAX_PIXELS,
+                  empty_folders: list | None = None) -> list[InputDocument]:
     """Command-line items as documents, in order, with distinct names.
 
-    A folder stands for its files whose suffix is in :data:`DOCUMENT_SUFFIXES`
-    (sorted by name, not recursive; a warning on stderr when it has none);
-    ``-`` for the bytes of ``stdin`` (default ``sys.stdin.buffer``), which may
-    appear once. Files are not opened here: :meth:`InputDocument.open` does.
+    A folder stands for its regular files whose suffix is in
+    :data:`DOCUMENT_SUFFIXES` (sorted by name, not recursive; a warning on
+    stderr when it has none, or, with ``empty_folders``, the folder appended to
+    that list instead); ``-`` for the bytes of ``stdin`` (default
+    ``sys.stdin.buffer``), which may appear once. Files are not opened here:
+    :meth:`InputDocument.open` does.
 
     Raises:
         ValueError: ``-`` given twice.
@@ -335,8 +449,11 @@ def expand_inputs(items: Sequence[str], dpi: float = DEFAULT_DPI,
             inside = sorted(p for p in path.iterdir()
                             if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES)
             if not inside:
-                print(f"keras-textnet: warning: no image or PDF files in folder {path}",
-                      file=sys.stderr)
+                if empty_folders is not None:
+                    empty_folders.append(item)
+                else:
+                    print(f"keras-textnet: warning: no image or PDF files in folder {path}",
+                          file=sys.stderr)
             sources.extend(str(p) for p in inside)
         else:
             sources.append(item)
@@ -353,5 +470,5 @@ def expand_inputs(items: Sequence[str], dpi: float = DEFAULT_DPI,
 
 
 __all__ = ["DEFAULT_DPI", "DOCUMENT_SUFFIXES", "DPI_RANGE", "DocumentReadError", "IMAGE_SUFFIXES",
-           "InputDocument", "InputPage", "PDF_SUFFIXES", "distinct_names", "distinct_stems",
-           "expand_inputs"]
+           "InputDocument", "InputPage", "MIN_PAGE_SIDE", "PDF_SUFFIXES", "check_input_path",
+           "distinct_names", "distinct_stems", "expand_inputs", "unexpected_error_message"]
