@@ -13,8 +13,15 @@ instant.
 * :mod:`~keras_textnet.cli.export`: ``export``;
 * :mod:`~keras_textnet.cli.train`: ``train``.
 
-Each of them imports only :mod:`~keras_textnet.cli.errors` and
-:mod:`~keras_textnet.cli.args` of this package; this module puts them together.
+Each of them imports only :mod:`~keras_textnet.cli.errors`,
+:mod:`~keras_textnet.cli.args` and :mod:`~keras_textnet.cli.output_files`
+(output checked before any work, atomic writes, the JSON Lines log of
+``predict``) of this package; this module puts them together.
+
+Every error ends as one line on stderr, ``keras-textnet: error: ...``, never
+a traceback: a user's mistake or a bad input with status 2, an exception no
+command expected with status 3 (``KERAS_TEXTNET_TRACEBACK=1`` shows its
+traceback instead). Warnings are one line each too.
 """
 
 from __future__ import annotations
@@ -50,7 +57,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Messages longer than this are shortened in the middle (a value quoted whole
+#: from a hostile file, a 4300-digit number, must not fill the terminal).
+MESSAGE_LIMIT = 1000
+#: Set to 1 to let unexpected exceptions end with their traceback.
+TRACEBACK_ENV = "KERAS_TEXTNET_TRACEBACK"
+
+
+def _one_line(message: str) -> str:
+    text = " ".join(str(message).split())
+    if len(text) > MESSAGE_LIMIT:
+        half = MESSAGE_LIMIT // 2
+        text = f"{text[:half]} ... ({len(text) - 2 * half} characters) ... {text[-half:]}"
+    return text
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line each, ``keras-textnet: warning: ...`` (no source line)."""
+    stream = file if file is not None else sys.stderr
+    try:
+        stream.write(f"keras-textnet: warning: {_one_line(message)}\n")
+    except (OSError, ValueError):
+        pass
+
+
+def _where(e: BaseException) -> str:
+    """``file:line`` of the innermost frame of ``e``'s traceback."""
+    import os
+    import traceback
+
+    frames = traceback.extract_tb(e.__traceback__)
+    if not frames:
+        return "?"
+    frame = frames[-1]
+    return f"{os.path.basename(frame.filename)}:{frame.lineno}"
+
+
 def main(argv=None) -> int:
+    import warnings
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -59,6 +104,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     from keras_textnet.charset import CharsetError
+    from keras_textnet.cli.errors import hostile_input_message
     from keras_textnet.data.annotation import AnnotationError
 
     from keras_textnet.image_io import ImageReadError
@@ -68,13 +114,37 @@ def main(argv=None) -> int:
     if args.command == "data" and args.data_command == "from-pdf":
         from keras_textnet.data.pdf_dataset import HeldOutPDFError, PDFError, PopplerNotFoundError
         user_errors += (HeldOutPDFError, PDFError, PopplerNotFoundError)
+    import os
+
+    show_warning = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         status = args.func(args)
     except user_errors as e:
-        print(f"keras-textnet: error: {e}", file=sys.stderr)
+        print(f"keras-textnet: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("keras-textnet: interrupted", file=sys.stderr)
         return 130
+    except (RecursionError, MemoryError, OverflowError, ValueError) as e:
+        message = hostile_input_message("an input file", e)
+        if message is None or os.environ.get(TRACEBACK_ENV):
+            if os.environ.get(TRACEBACK_ENV):
+                raise
+            return _unexpected(e)
+        print(f"keras-textnet: error: {message}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        return _unexpected(e)
+    finally:
+        warnings.showwarning = show_warning
     return int(status or 0)
 
+
+def _unexpected(e: BaseException) -> int:
+    """One line for an exception no command expected: a bug to report, status 3."""
+    print(f"keras-textnet: error: unexpected {type(e).__name__} at {_where(e)}: {_one_line(e)} "
+          f"(a bug: please report it; {TRACEBACK_ENV}=1 shows the traceback)", file=sys.stderr)
+    return 3

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from keras_textnet.cli.args import size_type
-from keras_textnet.cli.errors import CommandError
+from keras_textnet.cli.errors import CommandError, reading
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -114,7 +114,8 @@ def cmd_validate(args):
 
     total = {"images": 0, "words": 0, "ignore": 0, "lines": 0}
     for path in args.annotations:
-        ann = AnnotationSet.load(path, check_images=not args.no_image_check)
+        with reading(path):
+            ann = AnnotationSet.load(path, check_images=not args.no_image_check)
         before = sum(w.ignore for r in ann.images for w in r.words)
         outside = ann.apply_charset(Charset(), source=path, warn=False)
         n_words = sum(len(r.words) for r in ann.images)
@@ -134,7 +135,8 @@ def cmd_to_tfrecord(args):
     from keras_textnet.data.annotation import AnnotationSet
     from keras_textnet.data.tfrecord import write_tfrecords
 
-    ann = AnnotationSet.load(args.annotations, charset=Charset())
+    with reading(args.annotations):
+        ann = AnnotationSet.load(args.annotations, charset=Charset())
     paths = write_tfrecords(ann, args.out, num_shards=args.shards)
     print(f"wrote {len(ann)} images into {len(paths)} shard(s): {paths[0]} ...")
 
@@ -155,7 +157,8 @@ def cmd_show(args):
         if not args.annotations:
             raise CommandError("give an annotation file, or --synthetic N")
         from keras_textnet.data.annotation import AnnotationSet
-        ann = AnnotationSet.load(args.annotations)
+        with reading(args.annotations):
+            ann = AnnotationSet.load(args.annotations)
         records = ann.images[args.start::args.step][:args.limit]
         for rec in tqdm(records, desc="draw", unit="image"):
             items.append((rec.file, load_rgb(ann.image_path(rec)), rec))

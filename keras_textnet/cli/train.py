@@ -7,9 +7,10 @@ imported only when the command runs, so ``--help`` stays instant.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from keras_textnet.cli.args import size_type
-from keras_textnet.cli.errors import CommandError
+from keras_textnet.cli.errors import CommandError, reading
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -48,17 +49,73 @@ def cli_overrides(args) -> dict:
     return out
 
 
+def _check_config_file(path) -> None:
+    """``--config``: an existing, non-empty regular file (a FIFO would block the read)."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise CommandError(f"--config {path}: cannot be read ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CommandError(f"--config {path}: is a folder, not a YAML file")
+    if not stat.S_ISREG(st.st_mode):
+        raise CommandError(f"--config {path}: is not a regular file")
+    if st.st_size == 0:
+        raise CommandError(f"--config {path}: the file is empty (for the defaults, leave "
+                           f"--config out)")
+
+
+_INT64_MAX = 2 ** 63 - 1
+
+
+def _check_int_sizes(value, where: str, key: str = "") -> None:
+    """Every integer of the resolved config fits int64 (TensorFlow's counters and seeds)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_int_sizes(v, where, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_int_sizes(v, where, f"{key}[{i}]")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _INT64_MAX:
+        digits = len(str(abs(value)))
+        raise CommandError(f"{where}, key {key!r}: a {digits}-digit integer is too large (at "
+                           f"most 2**63 - 1)")
+
+
+def _check_config_numbers(path) -> None:
+    """Refuses integers too large for int64 in the file, before the config is built.
+
+    (Building it imports TensorFlow: seconds, for a file that a glance refuses.)
+    Syntax errors are left to :meth:`TrainingConfig.load`, which names them.
+    """
+    import yaml
+
+    with reading(path):
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            return
+    _check_int_sizes(raw, str(path))
+
+
 def cmd_train(args):
     from keras_textnet.training.config import ConfigError, TrainingConfig, parse_assignment
 
     overrides = cli_overrides(args)
+    if args.config is not None:
+        _check_config_file(args.config)
+        _check_config_numbers(args.config)
     try:
         for text in args.set or ():
             key, value = parse_assignment(text)
             overrides[key] = value
-        config = TrainingConfig.load(args.config, overrides=overrides)
+        with reading(args.config or "--set"):
+            config = TrainingConfig.load(args.config, overrides=overrides)
     except ConfigError as e:
         raise CommandError(str(e)) from None
+    _check_int_sizes(config.to_dict(), args.config or "the command line")
     if args.print_config:
         print(config.to_yaml(), end="")
         return 0

@@ -503,7 +503,12 @@ def evaluate_image(gt_items: Sequence[Word | Line], pred_items: Sequence[Word | 
 # ---------------------------------------------------------------------------
 
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer too large for a float (hundreds of digits)
+        return False
 
 
 def _plain(v) -> int | float:
@@ -521,6 +526,12 @@ class _PredictionParser:
         raise AnnotationError(message, self.source, image, item, field_name)
 
     def box(self, value, image, item):
+        if isinstance(value, (list, tuple)) and any(
+                isinstance(v, int) and not isinstance(v, bool) and not _is_number(v)
+                for v in value):
+            digits = max(len(str(abs(v))) for v in value if isinstance(v, int))
+            self.fail(f"holds a number too large to use (a {digits}-digit integer)", image,
+                      item, "box")
         if (not isinstance(value, (list, tuple)) or len(value) != 4
                 or not all(_is_number(v) for v in value)):
             self.fail(f"must be a list of 4 finite numbers [x0, y0, x1, y1]; received {value!r}",
@@ -647,6 +658,11 @@ def load_predictions(path: str | os.PathLike) -> AnnotationSet:
     except json.JSONDecodeError as e:
         raise AnnotationError(f"is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}",
                               path) from None
+    except RecursionError:
+        raise AnnotationError("is nested too deeply to read (brackets thousands deep)",
+                              path) from None
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        raise AnnotationError("holds an integer with more than 4300 digits", path) from None
     return predictions_from_json(doc, source=path)
 
 
