@@ -634,3 +634,23 @@ def test_sigterm_with_a_real_model_keeps_every_finished_page(tmp_path):
     _kill_when_logged(proc, out.with_suffix(".jsonl"), 2, timeout=120)
     done = _check_killed_run(proc, out, len(paths))
     assert all("error" not in e and e["width"] == 60 for e in done)
+
+
+def test_an_unexpected_exception_and_a_warning_are_one_line_each(tmp_path, capsys, monkeypatch):
+    import warnings
+
+    def boom(args):
+        warnings.warn("something odd\nover two lines")
+        return {}["missing key"]
+
+    monkeypatch.setattr("keras_textnet.cli.inference.cmd_predict", boom)
+    monkeypatch.delenv("KERAS_TEXTNET_TRACEBACK", raising=False)
+    status, _, err = _run(capsys, "predict", "x.png")
+    assert status == 3 and "Traceback" not in err
+    warning, error = err.strip().splitlines()
+    assert warning == "keras-textnet: warning: something odd over two lines"
+    assert error.startswith("keras-textnet: error: unexpected KeyError at test_bad_inputs.py:")
+    assert "KERAS_TEXTNET_TRACEBACK=1" in error
+    monkeypatch.setenv("KERAS_TEXTNET_TRACEBACK", "1")
+    with pytest.raises(KeyError):
+        main(["predict", "x.png"])
