@@ -654,3 +654,20 @@ def test_an_unexpected_exception_and_a_warning_are_one_line_each(tmp_path, capsy
     monkeypatch.setenv("KERAS_TEXTNET_TRACEBACK", "1")
     with pytest.raises(KeyError):
         main(["predict", "x.png"])
+
+
+def test_annotation_naming_a_fifo_or_folder_is_one_line(tmp_path, capsys):
+    """data validate (and evaluate --model, training) open every image an annotation names."""
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "folder.png").mkdir()
+    guard = threading.Timer(10.0, lambda: _unblock(tmp_path / "pipe.png"))
+    guard.start()
+    try:
+        for name in ("pipe.png", "folder.png"):
+            gt = _write(tmp_path / "gt.json", '{"images": [{"file": "%s", "width": 60, '
+                                              '"height": 40, "words": []}]}' % name)
+            status, _, err = _run(capsys, "data", "validate", gt)
+            assert status == 2
+            assert f"{name}' is not a regular file" in _one_error_line(err)
+    finally:
+        guard.cancel()

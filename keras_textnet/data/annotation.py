@@ -174,7 +174,12 @@ def boxes_xyxy_to_yxyx(boxes) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer too large for a float (hundreds of digits)
+        return False
 
 
 class _Parser:
@@ -189,6 +194,12 @@ class _Parser:
         raise AnnotationError(message, self.path, image, item, field_name)
 
     def box(self, value, image, item, width, height, key="box"):
+        if isinstance(value, (list, tuple)) and any(
+                isinstance(v, int) and not isinstance(v, bool) and not _is_number(v)
+                for v in value):
+            digits = max(len(str(abs(v))) for v in value if isinstance(v, int))
+            self.fail(f"holds a number too large to use (a {digits}-digit integer)", image,
+                      item, key)
         if (not isinstance(value, (list, tuple)) or len(value) != 4
                 or not all(_is_number(v) for v in value)):
             self.fail(f"must be a list of 4 finite numbers [x0, y0, x1, y1]; received {value!r}",
@@ -266,6 +277,9 @@ class _Parser:
         full = self.root / name
         if not full.exists():
             self.fail(f"image file not found at {str(full)!r}", name, field_name="file")
+        if not full.is_file():  # a folder; a FIFO would block the read forever
+            self.fail(f"image file {str(full)!r} is not a regular file", name,
+                      field_name="file")
         try:
             with Image.open(full) as im:
                 im.verify()
@@ -274,6 +288,9 @@ class _Parser:
                 Image.DecompressionBombError) as e:
             self.fail(f"image file {str(full)!r} cannot be read as an image ({e})", name,
                       field_name="file")
+        except Exception as e:  # struct.error, MemoryError, ...: any decoder failure
+            self.fail(f"image file {str(full)!r} cannot be read as an image "
+                      f"({type(e).__name__}: {e})", name, field_name="file")
 
     def image(self, d, index) -> ImageRecord:
         if not isinstance(d, dict):
@@ -377,6 +394,11 @@ class AnnotationSet:
         except json.JSONDecodeError as e:
             raise AnnotationError(f"is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}",
                                   source) from None
+        except RecursionError:
+            raise AnnotationError("is nested too deeply to read (brackets thousands deep)",
+                                  source) from None
+        except ValueError:  # Python refuses integers of more than 4300 digits
+            raise AnnotationError("holds an integer with more than 4300 digits", source) from None
         return cls.from_json(doc, root=root, source=source, check_images=check_images,
                              charset=charset)
 
