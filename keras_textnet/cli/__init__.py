@@ -27,6 +27,10 @@ traceback instead). Warnings are one line each too.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.abc
+import importlib.util
+import os
 import sys
 
 from keras_textnet.cli.build_ops import add_build_ops_parser
@@ -83,7 +87,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def _where(e: BaseException) -> str:
     """``file:line`` of the innermost frame of ``e``'s traceback."""
-    import os
     import traceback
 
     frames = traceback.extract_tb(e.__traceback__)
@@ -93,11 +96,107 @@ def _where(e: BaseException) -> str:
     return f"{os.path.basename(frame.filename)}:{frame.lineno}"
 
 
+#: TensorFlow's C++ logging, quiet unless the user chose a level themselves.
+TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """File descriptor 2 on /dev/null for the block (C++ code writes there directly)."""
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        yield
+        return
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Runs the first ``import tensorflow`` with stderr on /dev/null, then leaves.
+
+    TensorFlow's absl logging prints ``WARNING: All log messages before
+    absl::InitializeLog() ...``, ``oneDNN custom operations are on``, ``Could not
+    find cuda drivers`` and the CPU-instructions notice while it loads, whatever
+    ``TF_CPP_MIN_LOG_LEVEL`` says. The finder wraps the loader of the real
+    module; nothing else is silenced, and TensorFlow is still imported only by
+    the commands that need it.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        _remove_finder(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+class _QuietLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        with _stderr_silenced():
+            self.loader.exec_module(module)
+
+
+def _remove_finder(finder) -> None:
+    try:
+        sys.meta_path.remove(finder)
+    except ValueError:
+        pass
+
+
+def _quiet_tensorflow() -> None:
+    """No TensorFlow C++ log lines on the command's stderr (only in the command's process).
+
+    ``TF_CPP_MIN_LOG_LEVEL=3`` (errors such as ``failed call to cuInit`` too)
+    unless the user set it; a value they set, or ``KERAS_TEXTNET_TRACEBACK=1``,
+    leaves stderr alone during ``import tensorflow``.
+    """
+    user_level = TF_LOG_ENV in os.environ
+    os.environ.setdefault(TF_LOG_ENV, "3")
+    if user_level or os.environ.get(TRACEBACK_ENV) or "tensorflow" in sys.modules:
+        return
+    if not any(isinstance(f, _QuietTensorFlowImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())
+
+
 def main(argv=None) -> int:
+    """The command; ``argv=None`` (the console script, ``python -m``) reads ``sys.argv``.
+
+    Only then, when this is the process's command, are TensorFlow's log lines
+    silenced: a caller passing ``argv`` keeps its own environment and stderr.
+    """
     import warnings
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None:
+        _quiet_tensorflow()
     if not getattr(args, "func", None):
         if getattr(args, "command", None) == "data":
             parser.parse_args(["data", "--help"])
@@ -114,7 +213,6 @@ def main(argv=None) -> int:
     if args.command == "data" and args.data_command == "from-pdf":
         from keras_textnet.data.pdf_dataset import HeldOutPDFError, PDFError, PopplerNotFoundError
         user_errors += (HeldOutPDFError, PDFError, PopplerNotFoundError)
-    import os
 
     show_warning = warnings.showwarning
     warnings.showwarning = _show_warning
