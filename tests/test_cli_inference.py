@@ -174,5 +174,28 @@ def test_evaluate_from_a_model(tmp_path, model_file, capsys):
     out = capsys.readouterr().out
     assert "Evaluation (words" in out and "Evaluation (lines" in out
     assert [e["file"] for e in json.loads(saved.read_text())["images"]] == ["a.png", "b.png"]
-    assert main(["evaluate", str(gt)]) == 2
+    assert main(["evaluate", str(gt), "--model", str(model_file), "--predictions",
+                 str(saved)]) == 2
     assert "either --predictions" in capsys.readouterr().err
+
+
+def test_evaluate_without_model_or_predictions_uses_the_default_model(
+        tmp_path, model_file, capsys, monkeypatch):
+    """Like read and predict: $KERAS_TEXTNET_MODEL, else the shipped model (issue 12, part 6)."""
+    Image.fromarray(_page()).save(tmp_path / "a.png")
+    Image.fromarray(_page()).save(tmp_path / "b.png")
+    gt = _gt(tmp_path)
+    doc = json.loads(gt.read_text())
+    for im in doc["images"]:
+        im["width"], im["height"] = 140, 90
+        im["words"] = [{"box": [10, 20, 120, 32], "text": "bar"}]
+    gt.write_text(json.dumps(doc))
+    monkeypatch.setenv("KERAS_TEXTNET_MODEL", str(model_file))
+    saved = tmp_path / "default_preds.json"
+    assert main(["evaluate", str(gt), "--save-predictions", str(saved), "--quiet"]) == 0
+    assert "Evaluation (words" in capsys.readouterr().out
+    assert len(json.loads(saved.read_text())["images"]) == 2
+    monkeypatch.setenv("KERAS_TEXTNET_MODEL", str(tmp_path / "missing.keras"))
+    assert main(["evaluate", str(gt), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "missing.keras does not exist" in err

@@ -559,17 +559,18 @@ def cmd_evaluate(args) -> int:
     from keras_textnet.data.annotation import AnnotationSet
     from keras_textnet.evaluation.protocol import evaluate, load_predictions, with_box_key
 
-    if (args.predictions is None) == (args.model is None):
-        raise CommandError("give either --predictions FILE or --model MODEL.keras")
+    if args.predictions is not None and args.model is not None:
+        raise CommandError("give either --predictions FILE or --model MODEL.keras, not both")
+    runs_model = args.predictions is None  # --model, else the shipped one (as read/predict)
     if not (math.isfinite(args.iou) and 0 < args.iou <= 1):
         raise CommandError(f"--iou must be a number above 0 and at most 1; got {args.iou:g}")
-    if args.model is not None:
+    if runs_model:
         _check_model_options(args)
     for option, path in (("--json", args.json), ("--save-predictions", args.save_predictions)):
         if path not in (None, "-"):
             check_output_file(path, option=option)
     with reading(args.annotations):
-        gt = AnnotationSet.load(args.annotations, check_images=args.model is not None)
+        gt = AnnotationSet.load(args.annotations, check_images=runs_model)
     if args.gt_box_key:
         gt = with_box_key(gt, args.gt_box_key)
     levels = ["words", "lines"] if args.level == "both" else [args.level]
@@ -701,7 +702,8 @@ def add_inference_parsers(sub) -> None:
                                    "per document when images carry a 'doc' field.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("annotations", help="ground-truth annotation file (.json)")
-    p.add_argument("--predictions", help="prediction file to score")
+    p.add_argument("--predictions", help="prediction file to score; without it the model "
+                                         "(--model, else the shipped one) reads the images")
     p.add_argument("--level", choices=["words", "lines", "both"], default="words")
     p.add_argument("--iou", type=float, default=0.5, help="IoU of a match")
     p.add_argument("--gt-box-key", metavar="KEY",
@@ -709,7 +711,7 @@ def add_inference_parsers(sub) -> None:
     p.add_argument("--json", metavar="OUT.json", help="write the scores as JSON")
     p.add_argument("--per-image", action="store_true", help="per-image scores in the JSON")
     p.add_argument("--save-predictions", metavar="PREDS.json",
-                   help="with --model: also write the predictions")
+                   help="when a model reads the images: also write its predictions")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _model_args(p)
     p.set_defaults(func=cmd_evaluate)
