@@ -20,7 +20,7 @@ def main(argv=None) -> int:
     with open(argv[0]) as f:
         rows = list(csv.DictReader(f))
     steps = [int(r["step"]) for r in rows]
-    names = [k for k in rows[0] if k not in ("step", "minutes", "learning_rate")]
+    names = [k for k in rows[0] if k not in ("step", "epoch", "minutes", "learning_rate")]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     for name in names:
         values = [float(r[name]) for r in rows]
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=8)
-    top.set_title("Training losses (running means within each 100-step epoch)")
+    top.set_title("Training losses (running means within each epoch)")
     fig.tight_layout()
     fig.savefig(argv[1], dpi=110)
     print(f"wrote {argv[1]}")

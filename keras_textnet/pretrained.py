@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 #: File name of the shipped model inside ``keras_textnet/assets``.
-DEFAULT_MODEL_FILE = "textnet_mobilenet_synth.keras"
+DEFAULT_MODEL_FILE = "textnet_mobilenet_real.keras"
 
 #: Environment variable naming another default model file.
 MODEL_ENV = "KERAS_TEXTNET_MODEL"
