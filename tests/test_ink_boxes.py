@@ -80,3 +80,59 @@ def test_the_predictor_tightens_word_boxes():
     assert [w["box"] for w in tight["words"]] == [[20.0, 15.0, 90.0, 41.0],
                                                   [110.0, 25.0, 150.0, 41.0]]
     assert tight["lines"] == loose["lines"]
+
+
+def _one_line_outputs(charset, text, positions, box, angle_degrees=0.0, steps=24):
+    ids = np.zeros((1, 1, 96), np.int32)
+    ids[0, 0, :len(text)] = charset.encode(text)
+    pos = np.zeros((1, 1, 96), np.int32)
+    pos[0, 0, :len(text)] = positions
+    return {"boxes": np.array([[box]], np.float32),
+            "scores": np.array([[0.9]], np.float32),
+            "angles": np.full((1, 1), np.radians(angle_degrees), np.float32),
+            "count": np.array([1]), "char_ids": ids, "lengths": np.array([[len(text)]]),
+            "positions": pos, "num_steps": np.array([[steps]]),
+            "text_scores": np.array([[0.8]], np.float32)}
+
+
+def test_a_slightly_tilted_line_is_upright_and_its_words_are_tightened():
+    # The detector's angle on upright text is noisy (a few tenths of a degree):
+    # such a line is upright, its words get upright boxes tight to their ink.
+    from keras_textnet.charset import Charset
+    from keras_textnet.predictor import UPRIGHT_DEGREES, decode_outputs
+
+    charset = Charset()
+    page = _page()
+    small = _one_line_outputs(charset, "Tall on", [2, 5, 8, 11, 14, 17, 20],
+                              [12.0, 18.0, 44.0, 152.0], angle_degrees=0.6 * UPRIGHT_DEGREES)
+    result = decode_outputs(small, 0, (1.0, 1.0), page.shape[:2], "p.png", charset, image=page)
+    assert result["lines"][0]["angle"] == 0.0
+    assert not any("quad" in w for w in result["words"])
+    assert [w["box"] for w in result["words"]] == [[20.0, 15.0, 90.0, 41.0],
+                                                   [110.0, 25.0, 150.0, 41.0]]
+    tilted = _one_line_outputs(charset, "Tall on", [2, 5, 8, 11, 14, 17, 20],
+                               [12.0, 18.0, 44.0, 152.0], angle_degrees=8.0)
+    result = decode_outputs(tilted, 0, (1.0, 1.0), page.shape[:2], "p.png", charset, image=page)
+    assert result["lines"][0]["angle"] == 8.0
+    assert all("quad" in w for w in result["words"])
+
+
+def test_leaders_are_not_words_but_stay_in_the_line():
+    from keras_textnet.charset import Charset
+    from keras_textnet.predictor import decode_outputs, drop_leader_words
+
+    def words(*texts, line=0):
+        return [{"text": t, "line": line} for t in texts]
+
+    kept = drop_leader_words(words("entry", ".", ".", "..", "454") + words("-", "x", ".....")
+                             + words(".", ".", "y", line=1))
+    assert [w["text"] for w in kept] == ["entry", "454", "-", "x", ".", ".", "y"]
+    assert drop_leader_words(words("a", "-", "b", ".")) == words("a", "-", "b", ".")
+
+    charset = Charset()
+    text = "ab . . . . 12"
+    out = _one_line_outputs(charset, text, list(range(1, 2 * len(text), 2)),
+                            [10.0, 10.0, 30.0, 300.0], steps=2 * len(text) + 2)
+    page = decode_outputs(out, 0, (1.0, 1.0), (100, 400), "p.png", charset)
+    assert [w["text"] for w in page["words"]] == ["ab", "12"]
+    assert page["lines"][0]["text"] == text
