@@ -46,7 +46,7 @@ MAX_SHIFT = 0.8
 MARGIN = 0.08
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
+def gray_image(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return image
     import cv2
@@ -74,6 +74,27 @@ def ink_mask(crop: np.ndarray) -> np.ndarray | None:
                               borderType=cv2.BORDER_CONSTANT)
     ink &= neighbours >= 2   # itself and at least one neighbour
     return ink if ink.any() else None
+
+
+#: Least share of a line's box that must be ink (after specks are dropped) for the
+#: line to be text. On our real validation pages 99.9% of the lines found hold
+#: more than 5% ink (median 19% clean, 27% degraded); what the detector finds in
+#: salt-and-pepper noise holds under 3%: specks without an ink neighbour.
+MIN_LINE_INK = 0.04
+
+
+def ink_fraction(gray: np.ndarray, box) -> float:
+    """Share of ``box`` (``[x0, y0, x1, y1]``) of a grey page that is ink (:func:`ink_mask`).
+
+    0.0 when the box holds no contrast or lies outside the page.
+    """
+    height, width = gray.shape[:2]
+    x0, y0 = max(int(np.floor(box[0])), 0), max(int(np.floor(box[1])), 0)
+    x1, y1 = min(int(np.ceil(box[2])), width), min(int(np.ceil(box[3])), height)
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    ink = ink_mask(gray[y0:y1, x0:x1])
+    return 0.0 if ink is None else float(ink.mean())
 
 
 def _blank_runs(inked: np.ndarray) -> list[tuple[int, int]]:
@@ -106,7 +127,7 @@ def tighten_words(image: np.ndarray, lines: Sequence[Mapping[str, Any]],
         words: prediction-JSON words (``box``, ``line`` = index into ``lines``), in
             reading order within each line.
     """
-    gray = _gray(np.asarray(image))
+    gray = gray_image(np.asarray(image))
     height, width = gray.shape[:2]
     by_line: dict[int, list[dict[str, Any]]] = {}
     for word in words:
@@ -150,4 +171,4 @@ def tighten_words(image: np.ndarray, lines: Sequence[Mapping[str, Any]],
     return list(words)
 
 
-__all__ = ["MARGIN", "MAX_SHIFT", "ink_mask", "tighten_words"]
+__all__ = ["MARGIN", "MAX_SHIFT", "MIN_LINE_INK", "ink_fraction", "ink_mask", "tighten_words"]

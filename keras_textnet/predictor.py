@@ -166,7 +166,9 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     dropped, and so are the dots of leaders (:func:`drop_leader_words`; the
     line's text keeps them). A line tilted by less than :data:`UPRIGHT_DEGREES`
     is upright (angle 0). With ``image`` (the page as an
-    array in the pixels of ``image_size``), each word's box, first placed along
+    array in the pixels of ``image_size``), a line whose box is almost free of ink
+    (:data:`keras_textnet.ink_boxes.MIN_LINE_INK`: noise, specks) is dropped, and
+    each word's box, first placed along
     its line from the CTC positions at the line's height, is tightened to its
     own ink within the line (:func:`keras_textnet.ink_boxes.tighten_words`).
     Last, the pieces of a long line found apart are joined into the line
@@ -219,14 +221,33 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
             words.append(word)
     words = drop_leader_words(words)
     if image is not None:
-        from keras_textnet.ink_boxes import tighten_words
+        from keras_textnet.ink_boxes import (MIN_LINE_INK, gray_image, ink_fraction,
+                                             tighten_words)
 
-        tighten_words(image, lines, words)
+        gray = gray_image(np.asarray(image))
+        inked = [ink_fraction(gray, line["box"]) >= MIN_LINE_INK for line in lines]
+        if not all(inked):
+            lines, words = _keep_lines(lines, words, inked)
+        tighten_words(gray, lines, words)
         for word in words:
             word["box"] = [round(float(v), 1) for v in word["box"]]
     lines, words = join_line_segments(lines, words)
     return {"file": file, "width": int(width), "height": int(height), "words": words,
             "lines": lines}
+
+
+def _keep_lines(lines, words, keep):
+    """``lines`` where ``keep`` is true, and their words renumbered."""
+    new_index, kept_lines = {}, []
+    for i, (line, k) in enumerate(zip(lines, keep)):
+        if k:
+            new_index[i] = len(kept_lines)
+            kept_lines.append(line)
+    kept_words = []
+    for word in words:
+        if word["line"] in new_index:
+            kept_words.append({**word, "line": new_index[word["line"]]})
+    return kept_lines, kept_words
 
 
 #: Lines the detector finds tilted by less than this many degrees are upright: their

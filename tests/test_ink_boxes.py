@@ -136,3 +136,23 @@ def test_leaders_are_not_words_but_stay_in_the_line():
     page = decode_outputs(out, 0, (1.0, 1.0), (100, 400), "p.png", charset)
     assert [w["text"] for w in page["words"]] == ["ab", "12"]
     assert page["lines"][0]["text"] == text
+
+
+def test_a_line_found_in_specks_is_dropped():
+    from keras_textnet.charset import Charset
+    from keras_textnet.ink_boxes import MIN_LINE_INK, ink_fraction
+    from keras_textnet.predictor import decode_outputs
+
+    charset = Charset()
+    page = np.concatenate([_page(), np.full((60, 300, 3), 245, np.uint8)])
+    rng = np.random.default_rng(0)
+    specks = np.zeros(page.shape[:2], bool)
+    specks[60:90:3, 200:290:3] = rng.random((10, 30)) < 0.3   # isolated dark pixels
+    page[specks] = 0
+    assert ink_fraction(page[..., 0], [200, 60, 290, 90]) < MIN_LINE_INK
+    assert ink_fraction(page[..., 0], [18, 12, 152, 44]) > MIN_LINE_INK
+    noise = _one_line_outputs(charset, "22", [3, 9], [60.0, 200.0, 90.0, 290.0])
+    assert decode_outputs(noise, 0, (1.0, 1.0), page.shape[:2], "p.png", charset)["lines"]
+    assert decode_outputs(noise, 0, (1.0, 1.0), page.shape[:2], "p.png", charset,
+                          image=page) == {"file": "p.png", "width": page.shape[1],
+                                          "height": page.shape[0], "words": [], "lines": []}
