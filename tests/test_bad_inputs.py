@@ -40,6 +40,10 @@ class StubPredictor:
     def __init__(self, on_page=None):
         self.seen = []
         self.on_page = on_page
+        self.planned = None
+
+    def plan(self, pages):
+        self.planned = pages
 
     def predict_image(self, image, file=None):
         self.seen.append(file)
@@ -568,6 +572,9 @@ sys.path.insert(0, {root!r})
 import keras_textnet.cli.inference as inference
 
 class Slow:
+    def plan(self, pages):
+        pass
+
     def predict_image(self, image, file=None):
         time.sleep({delay})
         h, w = image.shape[:2]

@@ -30,6 +30,10 @@ class StubPredictor:
 
     def __init__(self):
         self.seen = []
+        self.planned = None
+
+    def plan(self, pages):
+        self.planned = pages
 
     def predict_image(self, image, file=None):
         self.seen.append((file, image.shape))
@@ -68,6 +72,7 @@ def test_pdf_and_tiff_give_every_page_with_source_and_number(tmp_path, stub, cap
         assert status == 0
         pages = json.loads(out)["images"]
         assert [p["page"] for p in pages] == [1, 2, 3]
+        assert stub.planned == 3                 # the predictor was told what comes
         assert [p["file"] for p in pages] == [f"{names}_p000{i}.png" for i in (1, 2, 3)]
         assert {p["source"] for p in pages} == {str(path)} and {p["dpi"] for p in pages} == {dpi}
     assert stub.seen[0][1] == (450, 600, 3)  # 216 x 288 pt at the default 150 dpi

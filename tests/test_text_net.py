@@ -92,6 +92,31 @@ def test_predictor_writes_prediction_json(tiny, tmp_path):
     predictions_from_json({"images": [page]})  # valid prediction JSON
 
 
+def test_planned_few_pages_run_eagerly_with_the_outputs_of_the_graph():
+    import keras
+
+    from keras_textnet.predictor import EAGER_PAGES, TextNetPredictor
+
+    keras.utils.set_random_seed(5)
+    model = TextNet.from_preset("tiny", detections_per_image=16, max_text_length=24,
+                                score_threshold=0.0)
+    batch = np.random.default_rng(1).integers(0, 256, (1, 96, 160, 3)).astype(np.uint8)
+    predictor = TextNetPredictor(model)
+    predictor.plan(EAGER_PAGES + 1)           # many pages: the graph from the first
+    graph = predictor._run(batch)
+    assert predictor._forward is not None
+    eager_predictor = TextNetPredictor(model)
+    eager_predictor.plan(1)
+    eager = eager_predictor._run(batch)
+    assert eager_predictor._forward is None   # nothing traced
+    assert int(eager["count"][0]) > 0 and set(eager) == set(graph)
+    for name in ("count", "lengths", "char_ids"):
+        np.testing.assert_array_equal(eager[name], graph[name])
+    np.testing.assert_allclose(eager["boxes"], graph["boxes"], atol=1e-3)
+    eager_predictor._run(batch)               # past the plan: the graph
+    assert eager_predictor._forward is not None
+
+
 def test_predictor_decodes_lines_into_words_in_image_pixels():
     """Hand-made model outputs: one line "ab cd" at half scale."""
     from keras_textnet.predictor import TextNetPredictor

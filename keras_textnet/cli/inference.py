@@ -205,6 +205,8 @@ def _read_pages(args, docs, failed, progress: bool):
 
     total = sum(doc.num_pages for i, doc in enumerate(docs) if i not in failed)
     predictor = _predictor(args) if total else None
+    if predictor is not None:
+        predictor.plan(total)
     # disable=None: a bar only on a terminal
     bar = tqdm(total=total, desc="read", unit="page",
                disable=True if not progress or total < 2 else None)
@@ -363,6 +365,8 @@ def cmd_predict(args) -> int:
     to_read = sum(doc.num_pages - len(todo.get(i, ())) for i, doc in enumerate(docs)
                   if i not in failed)
     predictor = _predictor(args) if to_read else None
+    if predictor is not None:
+        predictor.plan(to_read)
     if args.resume and not args.quiet:
         print(f"keras-textnet: resuming: {skipped} of {total} page(s) done by an earlier run",
               file=sys.stderr)
