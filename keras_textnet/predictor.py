@@ -193,7 +193,8 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     its line from the CTC positions at the line's height, is tightened to its
     own ink within the line (:func:`keras_textnet.ink_boxes.tighten_words`).
     Last, the pieces of a long line found apart are joined into the line
-    (:func:`keras_textnet.line_joining.join_line_segments`).
+    (:func:`keras_textnet.line_joining.join_line_segments`), and with ``image``
+    each upright line's box becomes the union of its words' boxes.
     """
     from keras_textnet.evaluation.line_words import split_line_into_words
     from keras_textnet.line_joining import join_line_segments
@@ -253,8 +254,24 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
         for word in words:
             word["box"] = [round(float(v), 1) for v in word["box"]]
     lines, words = join_line_segments(lines, words)
+    if image is not None:
+        _fit_lines_to_words(lines, words)
     return {"file": file, "width": int(width), "height": int(height), "words": words,
             "lines": lines}
+
+
+def _fit_lines_to_words(lines, words) -> None:
+    """Each upright line's box becomes the union of its (ink-tight) words' boxes."""
+    spans: dict[int, list[float]] = {}
+    for word in words:
+        if "quad" in word:
+            continue
+        x0, y0, x1, y1 = word["box"]
+        span = spans.setdefault(word["line"], [x0, y0, x1, y1])
+        span[:] = [min(span[0], x0), min(span[1], y0), max(span[2], x1), max(span[3], y1)]
+    for index, span in spans.items():
+        if lines[index].get("angle", 0.0) == 0.0:
+            lines[index]["box"] = [round(float(v), 1) for v in span]
 
 
 def _keep_lines(lines, words, keep):

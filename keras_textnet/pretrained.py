@@ -62,7 +62,8 @@ def load_default_model():
 #: TextNet settings a release may change: they filter detections after the
 #: network and leave every weight as it was trained.
 INFERENCE_SETTINGS = ("detections_per_image", "score_threshold", "detection_nms_iou",
-                      "rpn_pre_nms_topk", "rpn_post_nms_topk", "rpn_nms_iou")
+                      "rpn_pre_nms_topk", "rpn_post_nms_topk", "rpn_nms_iou",
+                      "read_padding")
 
 
 def release_model(checkpoint, destination: str | os.PathLike, *,

@@ -79,7 +79,11 @@ def test_the_predictor_tightens_word_boxes():
     assert all(w["box"][1] == 12.0 for w in loose["words"])
     assert [w["box"] for w in tight["words"]] == [[20.0, 15.0, 90.0, 41.0],
                                                   [110.0, 25.0, 150.0, 41.0]]
-    assert tight["lines"] == loose["lines"]
+    # the line keeps its text and score; its box is its words' union, tight to the ink
+    assert [(ln["text"], ln["score"]) for ln in tight["lines"]] == \
+        [(ln["text"], ln["score"]) for ln in loose["lines"]]
+    assert loose["lines"][0]["box"] == [18.0, 12.0, 152.0, 44.0]
+    assert tight["lines"][0]["box"] == [20.0, 15.0, 150.0, 41.0]
 
 
 def _one_line_outputs(charset, text, positions, box, angle_degrees=0.0, steps=24):

@@ -92,6 +92,29 @@ def test_predictor_writes_prediction_json(tiny, tmp_path):
     predictions_from_json({"images": [page]})  # valid prediction JSON
 
 
+def test_read_padding_widens_the_lines_read_and_returned():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = TextNet.from_preset("tiny", detections_per_image=16, max_text_length=24,
+                                score_threshold=0.0)
+    images = tf.constant(np.random.default_rng(0).integers(0, 256, (1, 96, 160, 3)), tf.uint8)
+    plain = model.infer(images, compact=True)
+    model.read_padding = 0.5
+    padded = model.infer(images, compact=True)
+    n = int(plain["count"][0])
+    assert n > 0 and int(padded["count"][0]) == n
+    a, b = plain["boxes"][0, :n].numpy(), padded["boxes"][0, :n].numpy()
+    pad = 0.5 * (a[:, 2] - a[:, 0])
+    np.testing.assert_allclose(b[:, [0, 2]], a[:, [0, 2]])               # rows as found
+    np.testing.assert_allclose(b[:, 1], np.maximum(a[:, 1] - pad, 0), atol=1e-4)
+    np.testing.assert_allclose(b[:, 3], np.minimum(a[:, 3] + pad, 160), atol=1e-4)
+    assert (padded["num_steps"][0, :n].numpy() >= plain["num_steps"][0, :n].numpy()).all()
+    assert TextNet.from_config(model.get_config()).read_padding == 0.5
+    with pytest.raises(ValueError, match="read_padding"):
+        TextNet.from_preset("tiny", read_padding=-1.0)
+
+
 def test_planned_few_pages_run_eagerly_with_the_outputs_of_the_graph():
     import keras
 

@@ -104,6 +104,10 @@ class TextNet(keras.Model):
         detections_per_image: ``D``.
         score_threshold, detection_nms_iou: final detection filtering.
         max_text_length: ``L``.
+        read_padding: at inference, each detected line is widened by this many
+            line heights at both ends before it is read (and returned so), for
+            line ends the detector placed a character short; 0 reads the boxes
+            as detected.
         loss_weights: overrides of ``DEFAULT_LOSS_WEIGHTS``.
         seed: keys the stateless sampling of training targets.
 
@@ -128,7 +132,8 @@ class TextNet(keras.Model):
                  recognition_rois_per_image: int = 24, box_jitter: float = 0.08,
                  detections_per_image: int = 100, score_threshold: float = 0.5,
                  detection_nms_iou: float = 0.3, max_text_length: int = 96,
-                 loss_weights: dict | None = None, seed: int = 0, **kwargs):
+                 read_padding: float = 0.0, loss_weights: dict | None = None, seed: int = 0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.backbone = backbone if isinstance(backbone, keras.Model) else _deserialize(backbone)
         self.feature_pyramid = _maybe_deserialize(feature_pyramid)
@@ -183,6 +188,10 @@ class TextNet(keras.Model):
         self.score_threshold = float(score_threshold)
         self.detection_nms_iou = float(detection_nms_iou)
         self.max_text_length = max_text_length
+        if not 0.0 <= float(read_padding) <= 2.0:
+            raise ValueError(f"read_padding must be in [0, 2] line heights; received "
+                             f"{read_padding!r}")
+        self.read_padding = float(read_padding)
         unknown = set(loss_weights or {}) - set(DEFAULT_LOSS_WEIGHTS)
         if unknown:
             raise ValueError(f"unknown loss weight(s) {sorted(unknown)}; the losses are "
@@ -320,6 +329,9 @@ class TextNet(keras.Model):
         boxes = tf.where(mask[..., tf.newaxis], tf.gather(refined, keep, batch_dims=1), 0.0)
         det_scores = tf.where(mask, tf.gather(scores, keep, batch_dims=1), 0.0)
         det_angles = tf.where(mask, tf.gather(angles, keep, batch_dims=1), 0.0)
+        if self.read_padding > 0:
+            boxes = tf.where(mask[..., tf.newaxis],
+                             self._pad_ends(boxes, tf.cast(image_size[1], tf.float32)), 0.0)
         d, length = self.detections_per_image, self.max_text_length
         flat_mask = tf.reshape(mask, [-1])
         if compact:
@@ -359,6 +371,19 @@ class TextNet(keras.Model):
             "num_steps": tf.reshape(tf.where(flat_mask, tf.cast(steps, tf.int32), 0), [-1, d]),
             "text_scores": tf.reshape(tf.where(flat_mask, decoded["scores"], 0.0), [-1, d]),
         }
+
+    def _pad_ends(self, boxes, image_width):
+        """``boxes`` (y0, x0, y1, x1) widened by ``read_padding`` line heights at each end.
+
+        The detector's line ends are often a character short (its regression at
+        the far ends of a long box): the recognizer then loses a word's first or
+        last letter. The widened box is read and returned; the predictor then
+        fits every word, and so every line, to its ink.
+        """
+        y0, x0, y1, x1 = tf.unstack(boxes, axis=-1)
+        pad = self.read_padding * (y1 - y0)
+        return tf.stack([y0, tf.maximum(x0 - pad, 0.0), y1, tf.minimum(x1 + pad, image_width)],
+                        axis=-1)
 
     # --------------------------------------------------------------- training
     def _step_seed(self):
@@ -501,6 +526,7 @@ class TextNet(keras.Model):
             "detections_per_image": self.detections_per_image,
             "score_threshold": self.score_threshold,
             "detection_nms_iou": self.detection_nms_iou,
+            "read_padding": self.read_padding,
             "max_text_length": self.max_text_length,
             "loss_weights": dict(self.loss_weights),
             "seed": self.seed,
