@@ -6,7 +6,8 @@
         --set detections_per_image=400 --set rpn_post_nms_topk=600
 
 Steps: load the model a run wrote (``model.keras``: written whenever a run stops,
-so stop the run with Ctrl-C or SIGTERM first, or take ``best.keras``), re-estimate
+so stop the run with Ctrl-C or SIGTERM first, or take ``best.keras``; with
+``--checkpoint``, the weights of one of the run's checkpoints instead), re-estimate
 its BatchNorm statistics over ``--bn-steps`` batches of the config's own training
 data (the moving averages of batch-2 training are noisy), apply inference settings
 (``--set``: detections kept per page, thresholds; the weights do not change), and
@@ -38,6 +39,10 @@ def main(argv=None) -> int:
     parser.add_argument("--config", required=True, help="the run's training config (its data "
                         "feeds the BatchNorm re-estimation)")
     parser.add_argument("--model", required=True, help="a .keras model saved by training")
+    parser.add_argument("--checkpoint", help="a checkpoint folder of the run "
+                        "(runs/R/checkpoints/ckpt-00005800): its weights replace --model's, "
+                        "which then only gives the architecture (a run keeps its last "
+                        "checkpoints, and the last step is not always the best)")
     parser.add_argument("--out", required=True, help="the .keras file to write")
     parser.add_argument("--bn-steps", type=int, default=50,
                         help="batches for the BatchNorm re-estimation (0: keep the statistics)")
@@ -61,6 +66,16 @@ def main(argv=None) -> int:
                      f"received {', '.join(unknown)}")
     config = TrainingConfig.load(args.config, overrides={"data.seed": args.seed})
     model = pretrained.load_model(args.model)
+    if args.checkpoint:
+        import tensorflow as tf
+
+        prefix = os.path.join(args.checkpoint, "variables")
+        if not os.path.isfile(prefix + ".index"):
+            parser.error(f"--checkpoint {args.checkpoint}: no variables.index in it")
+        status = tf.train.Checkpoint(model=model).restore(prefix)
+        status.expect_partial()            # the optimizer's slots are not wanted here
+        status.assert_nontrivial_match()
+        print(f"weights of {args.checkpoint}", file=sys.stderr)
     if args.bn_steps > 0:
         data = resumable_dataset(config.data, cache_root=os.path.dirname(args.model) or ".")
         used = recalibrate_batch_norm(model, data, steps=args.bn_steps)
