@@ -43,7 +43,7 @@ def export_onnx(model, out_dir, input_size=None, name: str = "textnet",
         ExportError: when tf2onnx cannot convert the graph.
     """
     import tensorflow as tf
-    from tf2onnx import convert, tf_loader
+    from tf2onnx import convert
 
     net = load_model(model, preset=preset, **overrides)
     if input_size is not None:
@@ -53,15 +53,16 @@ def export_onnx(model, out_dir, input_size=None, name: str = "textnet",
     path = out_dir / f"{name}.onnx"
     with tempfile.TemporaryDirectory(prefix="textnet_onnx_") as tmp:
         saved = str(write_tensor_saved_model(net, Path(tmp) / "saved_model", input_size))
-        graph_def, inputs, outputs, tables, renames = tf_loader.from_saved_model(
-            saved, None, None, None, ["serving_default"], None, False,
-            return_initialized_tables=True, return_tensors_to_rename=True)
+        # tf2onnx's public API: the tensor SavedModel's serving function, converted
+        # with its named inputs and outputs (images -> boxes, scores, ...).
+        loaded = tf.saved_model.load(saved)       # keeps the variables alive
+        serving = loaded.signatures["serving_default"]
+        signature = list(serving.structured_input_signature[1].values())
+        function = tf.function(lambda images: serving(images=images), input_signature=signature)
         try:
             with tf.device("/cpu:0"):
-                convert._convert_common(
-                    graph_def, name=str(path), opset=opset, input_names=inputs,
-                    output_names=outputs, tensors_to_rename=renames,
-                    initialized_tables=tables, output_path=str(path))
+                convert.from_function(function, input_signature=signature, opset=opset,
+                                      output_path=str(path))
         except Exception as e:  # tf2onnx raises plain exceptions of many kinds
             raise ExportError(f"tf2onnx could not convert the model: {e}") from e
     info = output_helpers.model_info(net, input_size, format="onnx", files={"onnx": path.name},
