@@ -9,6 +9,9 @@ VERSION = {}
 exec((HERE / "keras_textnet" / "version.py").read_text(), VERSION)
 
 INSTALL_REQUIRES = [
+    # Exact pins only where reproducibility needs them: TensorFlow (the custom op is built
+    # against its headers; the saved models and exports were checked with it), and the two
+    # sources of synthetic text (the same seed must give the same page).
     "tensorflow==2.21.0",
     "keras>=3.15,<4",
     "numpy>=2.0,<3",
@@ -16,11 +19,11 @@ INSTALL_REQUIRES = [
     "pillow>=10.0",
     "fonttools>=4.50",  # font metadata and coverage for the synthetic generator
     "matplotlib>=3.8",  # ships the DejaVu / STIX / Computer Modern fonts we render with
-    "tf2onnx==1.17.0",
+    "tf2onnx>=1.16,<2",  # its public API only (convert.from_function)
     "onnxruntime>=1.20",
     "ai-edge-litert>=2.0",
     "flatbuffers>=24.3.25",  # TFLite model surgery (keras_textnet/export/tflite.py)
-    "tensorboard==2.21.0",
+    "tensorboard>=2.21,<2.22",  # TensorBoard's minor version follows TensorFlow's
     "tqdm>=4.66",
     "PyYAML>=6.0",
     "wordfreq==3.1.1",  # word-frequency English for synthetic text
@@ -43,7 +46,10 @@ setup(
     ),
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    python_requires=">=3.11,<3.12",
+    # Every Python the pinned TensorFlow has wheels for and that is still maintained: 3.11,
+    # 3.12, 3.13 (the fast suite passes on each; 3.10 is end-of-life and NumPy 2.3+ has no
+    # wheels for it).
+    python_requires=">=3.11,<3.14",
     # The custom pooling op is compiled on the user's machine (keras-textnet build-ops, or at
     # first use): its sources ship inside the package as keras_textnet/custom_ops_src.
     packages=find_packages(include=["keras_textnet", "keras_textnet.*"])
@@ -59,6 +65,8 @@ setup(
     entry_points={"console_scripts": ["keras-textnet=keras_textnet.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
         "Topic :: Scientific/Engineering :: Image Recognition",
     ],
 )

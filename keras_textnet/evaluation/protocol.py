@@ -74,6 +74,7 @@ from keras_textnet.data.annotation import (
     ImageRecord,
     Line,
     Word,
+    parse_json,
 )
 
 #: Characters removed from both ends of a text by :func:`normalize_text`
@@ -653,17 +654,7 @@ def load_predictions(path: str | os.PathLike) -> AnnotationSet:
     except UnicodeDecodeError as e:
         raise AnnotationError(f"is not valid UTF-8: byte 0x{raw[e.start]:02x} at offset "
                               f"{e.start}", path) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise AnnotationError(f"is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}",
-                              path) from None
-    except RecursionError:
-        raise AnnotationError("is nested too deeply to read (brackets thousands deep)",
-                              path) from None
-    except ValueError:  # Python refuses integers of more than 4300 digits
-        raise AnnotationError("holds an integer with more than 4300 digits", path) from None
-    return predictions_from_json(doc, source=path)
+    return predictions_from_json(parse_json(text, path), source=path)
 
 
 def _prediction_records(predictions) -> list[ImageRecord]:
