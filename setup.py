@@ -34,6 +34,7 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     "tests": [
         "pytest>=8.0",
+        "pytest-xdist>=3.5",  # the fast suite runs on two workers (pytest.ini)
     ],
 }
 
