@@ -311,27 +311,20 @@ def drop_leader_words(words: list[dict]) -> list[dict]:
     (a dash, a bullet) stays. Words of one line must be consecutive, in reading
     order, as :func:`decode_outputs` makes them.
     """
+    from itertools import groupby
+
     def is_dots(word):
         text = word["text"]
         return bool(text) and all(c in LEADER_CHARACTERS for c in text)
 
-    drop = [False] * len(words)
-    i = 0
-    while i < len(words):
-        j = i
-        while (j < len(words) and is_dots(words[j])
-               and words[j].get("line") == words[i].get("line")):
-            j += 1
-        if j - i >= 3:
-            drop[i:j] = [True] * (j - i)
-        elif j == i:
-            drop[i] = False
-            j = i + 1
-        else:
-            for k in range(i, j):
-                drop[k] = len(words[k]["text"]) >= 3
-        i = j
-    return [w for w, d in zip(words, drop) if not d]
+    kept = []
+    for (_, dots), run in groupby(words, key=lambda w: (w.get("line"), is_dots(w))):
+        run = list(run)
+        if not dots:
+            kept += run
+        elif len(run) < 3:
+            kept += [w for w in run if len(w["text"]) < 3]
+    return kept
 
 
 #: A line the detector is unsure of (score below ``UNSURE_SCORE``) is dropped when

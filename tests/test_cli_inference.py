@@ -159,7 +159,8 @@ def test_evaluate_gt_box_key(tmp_path, capsys):
     assert json.loads(out.read_text())["words"]["detection"]["f"] == pytest.approx(1.0)
 
 
-def test_evaluate_from_a_model(tmp_path, model_file, capsys):
+def _two_pages_with_one_word(tmp_path):
+    """a.png and b.png, and their annotation file: one word, "bar", on each."""
     Image.fromarray(_page()).save(tmp_path / "a.png")
     Image.fromarray(_page()).save(tmp_path / "b.png")
     gt = _gt(tmp_path)
@@ -168,6 +169,11 @@ def test_evaluate_from_a_model(tmp_path, model_file, capsys):
         im["width"], im["height"] = 140, 90
         im["words"] = [{"box": [10, 20, 120, 32], "text": "bar"}]
     gt.write_text(json.dumps(doc))
+    return gt
+
+
+def test_evaluate_from_a_model(tmp_path, model_file, capsys):
+    gt = _two_pages_with_one_word(tmp_path)
     saved = tmp_path / "model_preds.json"
     assert main(["evaluate", str(gt), "--model", str(model_file), "--level", "both",
                  "--save-predictions", str(saved), "--quiet"]) == 0
@@ -182,14 +188,7 @@ def test_evaluate_from_a_model(tmp_path, model_file, capsys):
 def test_evaluate_without_model_or_predictions_uses_the_default_model(
         tmp_path, model_file, capsys, monkeypatch):
     """Like read and predict: $KERAS_TEXTNET_MODEL, else the shipped model (issue 12, part 6)."""
-    Image.fromarray(_page()).save(tmp_path / "a.png")
-    Image.fromarray(_page()).save(tmp_path / "b.png")
-    gt = _gt(tmp_path)
-    doc = json.loads(gt.read_text())
-    for im in doc["images"]:
-        im["width"], im["height"] = 140, 90
-        im["words"] = [{"box": [10, 20, 120, 32], "text": "bar"}]
-    gt.write_text(json.dumps(doc))
+    gt = _two_pages_with_one_word(tmp_path)
     monkeypatch.setenv("KERAS_TEXTNET_MODEL", str(model_file))
     saved = tmp_path / "default_preds.json"
     assert main(["evaluate", str(gt), "--save-predictions", str(saved), "--quiet"]) == 0
