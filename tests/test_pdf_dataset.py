@@ -1,4 +1,4 @@
-"""Tests of keras_textnet.data.pdf_dataset on small PDFs written by matplotlib."""
+"""Tests of keras_textnet.data.pdf on small PDFs written by matplotlib."""
 
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from keras_textnet.data import pdf_dataset  # noqa: E402
 from keras_textnet.data.annotation import AnnotationSet  # noqa: E402
-from keras_textnet.data.pdf_dataset import (HeldOutPDFError, PDFError,  # noqa: E402
-                                            PopplerNotFoundError, held_out_package,
-                                            normalize_pdf_text, parse_page_spec,
-                                            pdf_to_annotations)
+from keras_textnet.data.pdf import (HeldOutPDFError, PDFError,  # noqa: E402
+                                    PopplerNotFoundError, held_out_package,
+                                    normalize_pdf_text, parse_page_spec, pdf_to_annotations)
+from keras_textnet.data.pdf import held_out  # noqa: E402
 
 # poppler-utils and qpdf are installed by the README's test command; without them these
 # tests fail (they are not skipped).
@@ -228,8 +227,8 @@ def test_held_out_fingerprint(tmp_path, built, monkeypatch):
     renamed = tmp_path / "innocent.pdf"
     shutil.copy(built[0], renamed)
     index = {original.stat().st_size: [(str(original), "nauty-doc")]}
-    monkeypatch.setattr(pdf_dataset, "_held_out_fingerprints", lambda: index)
-    monkeypatch.setattr(pdf_dataset, "_dpkg_owners", lambda paths: {})
+    monkeypatch.setattr(held_out, "_held_out_fingerprints", lambda: index)
+    monkeypatch.setattr(held_out, "_dpkg_owners", lambda paths: {})
     assert held_out_package(renamed) == "nauty-doc"
 
 
@@ -241,7 +240,7 @@ def test_error_messages(tmp_path, monkeypatch):
     with pytest.raises(PDFError, match=r"missing\.pdf: no such file"):
         pdf_to_annotations([tmp_path / "missing.pdf"], tmp_path / "o", progress=False)
     real_which = shutil.which
-    monkeypatch.setattr(pdf_dataset.shutil, "which",
+    monkeypatch.setattr(shutil, "which",
                         lambda name: None if name == "pdftoppm" else real_which(name))
     with pytest.raises(PopplerNotFoundError, match="apt-get install poppler-utils"):
         pdf_to_annotations([bad], tmp_path / "o", progress=False)
@@ -279,7 +278,7 @@ def test_encrypted_pdf(tmp_path, built):
 
 def _layer(words):
     """A parsed text layer: ``words`` is a list of lines of (text, box in points)."""
-    from keras_textnet.data.pdf_dataset import _PLine, _PPage, _PWord
+    from keras_textnet.data.pdf.text_layer import _PLine, _PPage, _PWord
     ws, lines = [], []
     for k, line in enumerate(words):
         lines.append(_PLine(block=k, words=list(range(len(ws), len(ws) + len(line)))))
@@ -288,7 +287,7 @@ def _layer(words):
 
 
 def test_touching_words_are_joined():
-    from keras_textnet.data.pdf_dataset import _merge_touching_words
+    from keras_textnet.data.pdf.text_layer import _merge_touching_words
     # Poppler's "L", "A", "TEX3", "News" of the LaTeX logo (points).
     page = _layer([[("L", (43.7, 80.2, 57.9, 102.3)), ("A", (49.7, 80.3, 64.1, 98.7)),
                     ("TEX3", (60.7, 80.2, 114.7, 107.6)), ("News", (122.2, 80.2, 174.9, 102.3))]])
@@ -299,7 +298,8 @@ def test_touching_words_are_joined():
 
 
 def test_diagonal_flags_survive_the_nodiag_bug():
-    from keras_textnet.data.pdf_dataset import _flag_diagonal, _word_key
+    from keras_textnet.data.pdf.ignore_rules import _flag_diagonal
+    from keras_textnet.data.pdf.text_layer import _word_key
     frag = [[("Di", (177.4, 179.0, 188.2, 197.6))], [("a", (188.2, 177.4, 194.6, 191.3))],
             [("go", (194.6, 169.9, 207.6, 187.7))]]
     label = [[("0.5", (300.0, 100.0, 312.0, 112.0))]]
@@ -315,8 +315,8 @@ def test_diagonal_flags_survive_the_nodiag_bug():
 
 
 def test_symbol_fonts_are_flagged():
-    from keras_textnet.data.pdf_dataset import (SYMBOL_FONT_PATTERN, _flag_symbol_fonts,
-                                                _font_name)
+    from keras_textnet.data.pdf.ignore_rules import (SYMBOL_FONT_PATTERN, _flag_symbol_fonts,
+                                                     _font_name)
     for name in ("FZEOVR+TeX-feymr10", "AORFQD+Emmentaler-20", "MarVoSym", "wasy10", "MSBM10",
                  "ZapfDingbats", "tipa10"):
         assert SYMBOL_FONT_PATTERN.search(_font_name(name)), name

@@ -18,7 +18,7 @@
 # (so train and val never share a document), the PDFs taken with --max-pdfs
 # and the pages taken with --pages-per-pdf are those with the smallest hashes
 # (so a bigger build contains a smaller one). Held-out packages are refused by
-# keras_textnet.data.pdf_dataset. Examples:
+# keras_textnet.data.pdf. Examples:
 #
 #   training/build_pdf_dataset.sh val   data_cache/pdf_val   --max-pdfs 15 --pages-per-pdf 3
 #   training/build_pdf_dataset.sh train data_cache/pdf_train --pages-per-pdf 10
@@ -73,7 +73,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keras_textnet.data.pdf_dataset import HELD_OUT_PACKAGES, pdf_to_annotations
+from keras_textnet.data.pdf import HELD_OUT_PACKAGES, pdf_to_annotations
 
 split, out, sources = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 val_percent, max_pdfs, pages_per_pdf = float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])

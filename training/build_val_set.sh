@@ -64,7 +64,7 @@ if [[ -n "$OVERLAP" ]]; then
 fi
 # Held-out packages are refused before anything is installed.
 HELD_OUT=$(PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "${PYTHON:-python3}" -c \
-  'from keras_textnet.data.pdf_dataset import HELD_OUT_PACKAGES as H; print("\n".join(H))')
+  'from keras_textnet.data.pdf import HELD_OUT_PACKAGES as H; print("\n".join(H))')
 HELD=$(comm -12 <(packages_of "$SOURCES") <(sort -u <<<"$HELD_OUT"))
 if [[ -n "$HELD" ]]; then
   echo "build_val_set.sh: held-out packages in $SOURCES (never use them): $HELD" >&2
@@ -100,7 +100,7 @@ from pathlib import Path
 
 from keras_textnet.data.annotation import AnnotationSet
 from keras_textnet.data.degraded_pages import degrade_annotation_set
-from keras_textnet.data.pdf_dataset import HELD_OUT_PACKAGES, pdf_to_annotations
+from keras_textnet.data.pdf import HELD_OUT_PACKAGES, pdf_to_annotations
 
 out, sources, train_sources = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 seed, workers = int(sys.argv[4]), int(sys.argv[5]) or None

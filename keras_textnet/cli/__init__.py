@@ -211,7 +211,7 @@ def main(argv=None) -> int:
     user_errors = (CommandError, AnnotationError, CharsetError, FileNotFoundError,
                    ImageReadError)
     if args.command == "data" and args.data_command == "from-pdf":
-        from keras_textnet.data.pdf_dataset import HeldOutPDFError, PDFError, PopplerNotFoundError
+        from keras_textnet.data.pdf import HeldOutPDFError, PDFError, PopplerNotFoundError
         user_errors += (HeldOutPDFError, PDFError, PopplerNotFoundError)
 
     show_warning = warnings.showwarning

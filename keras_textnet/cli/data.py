@@ -80,7 +80,7 @@ def cmd_synth(args):
 
 
 def cmd_from_pdf(args):
-    from keras_textnet.data.pdf_dataset import pdf_to_annotations
+    from keras_textnet.data.pdf import pdf_to_annotations
 
     kwargs = dict(dpi=args.dpi, max_pages_per_pdf=args.max_pages_per_pdf)
     if args.pages:

@@ -159,7 +159,7 @@ def render_pdf_source(source: PDFSourceConfig, cache_root, charset=None) -> Path
     written into a temporary folder first and renamed when complete, so an
     interrupted render is redone, never half used.
     """
-    from keras_textnet.data.pdf_dataset import pdf_to_annotations
+    from keras_textnet.data.pdf import pdf_to_annotations
 
     items = source.pdfs if isinstance(source.pdfs, list) else [source.pdfs]
     pdfs = []
