@@ -108,3 +108,25 @@ def test_sigkill_while_a_checkpoint_is_written_leaves_the_previous_one(tmp_path)
     assert manager.restore_latest() == {"examples_seen": 1, "step": 1}
     assert int(optimizer.iterations.numpy()) == 0
     assert sorted(p.name for p in folder.iterdir()) == ["ckpt-00000001"]
+
+
+def test_an_optional_trackable_is_written_and_read_only_where_a_checkpoint_has_it(tmp_path):
+    import tensorflow as tf
+
+    model, optimizer = _model_and_optimizer()
+    old = CheckpointManager(tmp_path, {"model": model, "optimizer": optimizer})
+    _train_once(model, optimizer)
+    old.save(1, {})
+    extra = tf.Module()
+    extra.value = tf.Variable(5.0)
+    manager = CheckpointManager(tmp_path, {"model": model, "optimizer": optimizer},
+                                optional={"extra": extra})
+    assert manager.restore_latest()["step"] == 1      # a checkpoint from before "extra"
+    assert manager.restored_optional == [] and float(extra.value.numpy()) == 5.0
+    extra.value.assign(7.0)
+    manager.save(2, {})
+    extra.value.assign(0.0)
+    assert manager.restore_latest()["step"] == 2
+    assert manager.restored_optional == ["extra"] and float(extra.value.numpy()) == 7.0
+    with pytest.raises(ValueError, match="both required and optional"):
+        CheckpointManager(tmp_path, {"extra": model}, optional={"extra": extra})

@@ -7,7 +7,8 @@
 
 Steps: load the model a run wrote (``model.keras``: written whenever a run stops,
 so stop the run with Ctrl-C or SIGTERM first, or take ``best.keras``; with
-``--checkpoint``, the weights of one of the run's checkpoints instead), re-estimate
+``--checkpoint``, the weights of one of the run's checkpoints instead, averaged where the
+run keeps a weight average), re-estimate
 its BatchNorm statistics over ``--bn-steps`` batches of the config's own training
 data (the moving averages of batch-2 training are noisy), apply inference settings
 (``--set``: detections kept per page, thresholds; the weights do not change), and
@@ -42,7 +43,12 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", help="a checkpoint folder of the run "
                         "(runs/R/checkpoints/ckpt-00005800): its weights replace --model's, "
                         "which then only gives the architecture (a run keeps its last "
-                        "checkpoints, and the last step is not always the best)")
+                        "checkpoints, and the last step is not always the best); where the "
+                        "run kept a weight average (schedule.weight_average), its averaged "
+                        "weights")
+    parser.add_argument("--live-weights", action="store_true",
+                        help="with --checkpoint: the weights training left at that step, not "
+                        "their average")
     parser.add_argument("--out", required=True, help="the .keras file to write")
     parser.add_argument("--bn-steps", type=int, default=50,
                         help="batches for the BatchNorm re-estimation (0: keep the statistics)")
@@ -72,10 +78,16 @@ def main(argv=None) -> int:
         prefix = os.path.join(args.checkpoint, "variables")
         if not os.path.isfile(prefix + ".index"):
             parser.error(f"--checkpoint {args.checkpoint}: no variables.index in it")
+        from keras_textnet.training.weight_average import checkpoint_has_average, load_average
+
         status = tf.train.Checkpoint(model=model).restore(prefix)
         status.expect_partial()            # the optimizer's slots are not wanted here
         status.assert_nontrivial_match()
-        print(f"weights of {args.checkpoint}", file=sys.stderr)
+        if checkpoint_has_average(prefix) and not args.live_weights:
+            steps = load_average(model, prefix)
+            print(f"weights of {args.checkpoint}, averaged over {steps} steps", file=sys.stderr)
+        else:
+            print(f"weights of {args.checkpoint}", file=sys.stderr)
     if args.bn_steps > 0:
         data = resumable_dataset(config.data, cache_root=os.path.dirname(args.model) or ".")
         used = recalibrate_batch_norm(model, data, steps=args.bn_steps)

@@ -68,19 +68,28 @@ class CheckpointManager:
     Args:
         directory: the checkpoint folder (created by the writer).
         trackables: ``{name: object}`` for ``tf.train.Checkpoint`` (a model,
-            its optimizer).
+            its optimizer): a checkpoint that lacks one of them is not read.
+        optional: ``{name: object}`` written beside them, but read only where a
+            checkpoint has them (a weight average that a resumed run added).
         keep: how many of the newest checkpoints to keep.
         writer: whether this process writes into ``directory`` (the chief);
             other workers save into a temporary folder and delete it.
     """
 
-    def __init__(self, directory, trackables: dict, keep: int = 3, writer: bool = True):
+    def __init__(self, directory, trackables: dict, keep: int = 3, writer: bool = True,
+                 optional: dict | None = None):
         if int(keep) < 1:
             raise ValueError(f"keep must be >= 1; received {keep!r}")
         self.directory = Path(directory)
         self.keep = int(keep)
         self.writer = bool(writer)
-        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self.optional = dict(optional or {})
+        if set(self.optional) & set(trackables):
+            raise ValueError("a name is both required and optional: "
+                             f"{sorted(set(self.optional) & set(trackables))}")
+        self.checkpoint = tf.train.Checkpoint(**trackables, **self.optional)
+        self._required = tf.train.Checkpoint(**trackables)
+        self.restored_optional: list[str] = []
         if self.writer:
             self.directory.mkdir(parents=True, exist_ok=True)
             self.remove_leftovers()
@@ -154,12 +163,22 @@ class CheckpointManager:
 
     # ---------------------------------------------------------- restoring
     def restore(self, folder) -> dict:
-        """Loads the variables of checkpoint ``folder``; returns its state."""
+        """Loads the variables of checkpoint ``folder``; returns its state.
+
+        ``restored_optional`` names the optional trackables it held.
+        """
         folder = Path(folder)
-        status = self.checkpoint.read(str(folder / VARIABLES))
+        prefix = str(folder / VARIABLES)
+        status = self._required.read(prefix)
         status.assert_existing_objects_matched()
         status.expect_partial()
-        return self.read_state(folder)
+        state = self.read_state(folder)
+        names = {name.split("/", 1)[0] for name in
+                 tf.train.load_checkpoint(prefix).get_variable_to_shape_map()}
+        self.restored_optional = sorted(n for n in self.optional if n in names)
+        for name in self.restored_optional:
+            tf.train.Checkpoint(**{name: self.optional[name]}).read(prefix).expect_partial()
+        return state
 
     def restore_latest(self) -> dict | None:
         """Restores the newest readable checkpoint (older ones if it is damaged).

@@ -265,6 +265,11 @@ class ScheduleConfig:
     clipnorm: float | None = _spec(5.0, _optional(_float(positive=True)),
                                    "clip each gradient's norm; null = no clipping")
     momentum: float = _spec(0.9, _float(minimum=0, maximum=1), "SGD momentum")
+    weight_average: float | None = _spec(
+        None, _optional(_float(minimum=0.5, maximum=0.99999)),
+        "decay of an exponential moving average of the trainable weights, updated every "
+        "step (0.998: about the last 500 steps); checkpoints keep it and model.keras is "
+        "written with it; null = none")
 
 
 @dataclass

@@ -9,7 +9,8 @@ into a run folder::
     OUT/validation.csv       validation losses per epoch
     OUT/tensorboard/         TensorBoard scalars (train/, validation/), keyed on the step
     OUT/best.keras           the model with the best monitored loss (+ best.json)
-    OUT/model.keras          the latest model, written whenever a run stops
+    OUT/model.keras          the latest model, written whenever a run stops (with
+                             `schedule.weight_average`, the averaged weights)
     OUT/summary.json         where the run is: step, finished, why it stopped
 
 Rerunning the same command resumes from the newest checkpoint: the step
@@ -235,9 +236,16 @@ class Trainer:
         from keras_textnet.training.checkpoint_manager import CheckpointManager, write_json_atomic
 
         config, out = self.config, self.out_dir
+        average = None
+        if config.schedule.weight_average is not None:
+            from keras_textnet.training.weight_average import CHECKPOINT_KEY, WeightAverage
+
+            average = WeightAverage(model, config.schedule.weight_average)
         manager = CheckpointManager(out / "checkpoints",
                                     {"model": model, "optimizer": model.optimizer},
-                                    keep=config.checkpoint.keep, writer=worker.is_chief)
+                                    keep=config.checkpoint.keep, writer=worker.is_chief,
+                                    optional=None if average is None else
+                                    {CHECKPOINT_KEY: average.state})
         state = manager.restore_latest()
         if state is None and manager.checkpoints():
             raise TrainingError(f"no checkpoint in {manager.directory} can be read; move them "
@@ -263,6 +271,10 @@ class Trainer:
             self.log(f"resuming from checkpoint step {progress.step} (optimizer step "
                      f"{int(model.optimizer.iterations.numpy())}, {progress.examples_seen} "
                      f"examples read)")
+        if average is not None:
+            self.log(f"weight average (decay {average.decay}): " + (
+                f"{int(average.count.numpy())} steps averaged so far" if average.started
+                else "starts from these weights"))
         if worker.is_chief:
             for name in ("history.csv", "validation.csv"):
                 truncate_csv(out / name, progress.step)
@@ -285,10 +297,17 @@ class Trainer:
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
         if progress.step < total:
-            self._fit(model, strategy, worker, progress, save_checkpoint, stop_request, started)
+            self._fit(model, strategy, worker, progress, save_checkpoint, stop_request, started,
+                      average)
         else:
             progress.stop_reason = "steps"
         finished = progress.step >= total
+        if average is not None and average.started:
+            # model.keras is the averaged model; the live weights are in the checkpoint.
+            for variable, value in zip(model.trainable_variables, average.averages):
+                variable.assign(value)
+            self.log(f"model.keras holds the weights averaged over "
+                     f"{int(average.count.numpy())} steps")
         if finished and config.finish.bn_recalibration_steps > 0:
             self._recalibrate(model, progress)
         save_model_atomic(model, out / "model.keras", writer=worker.is_chief)
@@ -311,7 +330,8 @@ class Trainer:
                               resumed_from, fingerprint)
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, model, strategy, worker, progress, save_checkpoint, stop_request, started):
+    def _fit(self, model, strategy, worker, progress, save_checkpoint, stop_request, started,
+             average=None):
         from keras_textnet.training.resumable_dataset import resumable_dataset
 
         config, out = self.config, self.out_dir
@@ -324,6 +344,7 @@ class Trainer:
         deadline = None if self.minutes is None else started + self.minutes * 60
         callbacks = [  # in this order (see keras_textnet.training.callbacks)
             StepCounter(progress, config.data.batch_size),
+            *([] if average is None else [average.callback()]),
             BestModelExport(progress, out, evaluate=evaluate, strategy=strategy, worker=worker,
                             log=self.log),
             HistoryLogger(progress, out, config.logging.every_steps,
