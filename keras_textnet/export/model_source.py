@@ -1,5 +1,8 @@
 """Where an export starts: a TextNet from a ``.keras`` file, a weights file or a preset.
 
+Loading is :func:`keras_textnet.pretrained.load_model` (the package's one model
+loader), here with pure-TF pooling and its errors as :class:`ExportError`.
+
 Also the two things every exporter needs before it traces the model:
 
 * :func:`pure_tf_pooling`: dynamic RoI pooling must run its pure-TensorFlow
@@ -7,8 +10,9 @@ Also the two things every exporter needs before it traces the model:
   the optional C++/CUDA custom op, which no exported format can carry;
 * :func:`write_tensor_saved_model`: the graph at a fixed input size, uint8 image in,
   the model's output tensors out, written with ``keras.export.ExportArchive``
-  (TFLite and ONNX are converted from it: converting from a concrete function
-  yields NaN outputs with this TF, see DESIGN.md).
+  (TFLite and ONNX are converted from it: with this TF, converting from a
+  concrete function, ``from_concrete_functions([cf], keras_model)``, silently
+  yields NaN outputs).
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from keras_textnet import pretrained
+from keras_textnet.pretrained import INFERENCE_SETTINGS
+
 
 class ExportError(ValueError):
     """An export cannot be made; the message says what to change."""
 
 
 def load_model(model=None, preset: str | None = None, **overrides):
-    """The TextNet to export.
+    """The TextNet to export: :func:`keras_textnet.pretrained.load_model`, traced pure-TF.
 
     Args:
         model: a TextNet, a path to a ``.keras`` file, or a path to a
@@ -34,83 +41,28 @@ def load_model(model=None, preset: str | None = None, **overrides):
             :data:`INFERENCE_SETTINGS` (see :func:`with_inference_settings`).
 
     Raises:
-        ExportError: the file is missing, of an unknown kind, or its weights
-            do not fit the preset.
+        ExportError: the file is missing, is not a Keras model, or its weights
+            do not fit the preset; the preset or a setting is not valid.
     """
     with pure_tf_pooling():  # building runs the model once: no custom-op build for an export
-        return _load_model(model, preset, **overrides)
-
-
-def _load_model(model, preset, **overrides):
-    from keras_textnet.models.text_net import TextNet
-
-    if isinstance(model, TextNet):
-        return with_inference_settings(model, **overrides) if overrides else model
-    if model is None:
-        if preset is None:
-            raise ExportError("give a model file (.keras or .weights.h5) or a preset name")
-        return _from_preset(preset, overrides)
-    path = Path(model)
-    if not path.exists():
-        raise ExportError(f"model file not found: {path}")
-    name = path.name.lower()
-    if name.endswith(".keras"):
-        import keras
-
-        import keras_textnet.layers  # noqa: F401  (registers the components)
-
         try:
-            net = keras.models.load_model(path, compile=False)
-        except (ValueError, OSError, TypeError) as e:
-            raise ExportError(f"{path}: cannot be loaded as a Keras model: {e}") from e
-        return with_inference_settings(net, **overrides) if overrides else net
-    if name.endswith(".weights.h5"):
-        if preset is None:
-            raise ExportError(f"{path}: a weights file needs the preset it was trained with "
-                              f"(--preset)")
-        net = _from_preset(preset, overrides)
-        try:
-            net.load_weights(path)
-        except (ValueError, OSError) as e:
-            raise ExportError(f"{path}: these weights do not fit preset {preset!r}: {e}") from e
-        return net
-    raise ExportError(f"{path}: expected a .keras model or a .weights.h5 file")
-
-
-def _from_preset(preset, overrides):
-    from keras_textnet.models.text_net import TextNet
-
-    try:
-        return TextNet.from_preset(preset, **overrides)
-    except (ValueError, TypeError) as e:
-        raise ExportError(f"preset {preset!r}: {e}") from e
-
-
-#: TextNet settings that change inference only (no weight depends on them).
-INFERENCE_SETTINGS = ("detections_per_image", "score_threshold", "detection_nms_iou",
-                      "rpn_pre_nms_topk", "rpn_post_nms_topk", "rpn_nms_iou", "max_text_length")
+            return pretrained.load_model(model, preset=preset, **overrides)
+        except (FileNotFoundError, pretrained.ModelSourceError) as e:
+            raise ExportError(str(e)) from e
+        except (ValueError, OSError, TypeError) as e:  # keras.models.load_model's
+            raise ExportError(f"{model}: cannot be loaded as a Keras model: {e}") from e
 
 
 def with_inference_settings(model, **settings):
-    """A copy of a trained ``model`` (same weights) with other inference settings.
+    """:func:`keras_textnet.pretrained.with_inference_settings`, failing with an ExportError.
 
     E.g. ``detections_per_image=32`` for a phone: the recognizer then reads 32
     lines per page instead of 100, which is most of its cost.
     """
-    from keras_textnet.models.text_net import TextNet
-
-    unknown = sorted(set(settings) - set(INFERENCE_SETTINGS))
-    if unknown:
-        raise ExportError(f"a trained model's {unknown} cannot change at export; inference "
-                          f"settings that can: {', '.join(INFERENCE_SETTINGS)}")
-    config = {**model.get_config(), **settings}
     try:
-        copy = TextNet.from_config(config)
-    except ValueError as e:
-        raise ExportError(f"invalid inference settings {settings}: {e}") from e
-    copy.build()
-    copy.set_weights(model.get_weights())
-    return copy
+        return pretrained.with_inference_settings(model, **settings)
+    except pretrained.ModelSourceError as e:
+        raise ExportError(str(e)) from e
 
 
 @contextlib.contextmanager
