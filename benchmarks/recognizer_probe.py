@@ -36,6 +36,7 @@ import tensorflow as tf
 from PIL import Image, ImageDraw, ImageFont
 
 from keras_textnet.charset import Charset
+from keras_textnet.evaluation.text_metrics import levenshtein
 from keras_textnet.layers.recognizers import build_recognizer
 from keras_textnet.ops.ctc import ctc_greedy_decode, ctc_loss, ctc_required_length
 
@@ -171,18 +172,8 @@ def build_model(args, num_classes, width_px):
     return keras.Model([images, widths], [logits, logit_lengths]), recognizer
 
 
-def edit_distance(a, b):
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
 def character_error_rate(truths, predictions):
-    errors = sum(edit_distance(t, p) for t, p in zip(truths, predictions))
+    errors = sum(levenshtein(t, p) for t, p in zip(truths, predictions))
     return errors / max(sum(len(t) for t in truths), 1)
 
 

@@ -39,19 +39,13 @@ from typing import Any
 
 import numpy as np
 
+from keras_textnet.luminance import gray_image
+
 #: How far (in line heights) a word boundary may move to reach a blank gap.
 MAX_SHIFT = 0.8
 #: Margin (in line heights) around the line's box in which ink is looked for:
 #: the detector's line box may clip an ascender or a descender by a pixel or two.
 MARGIN = 0.08
-
-
-def gray_image(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return image
-    import cv2
-
-    return cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
 
 
 def ink_mask(crop: np.ndarray) -> np.ndarray | None:

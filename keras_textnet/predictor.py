@@ -243,8 +243,8 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
             words.append(word)
     words = drop_leader_words(words)
     if image is not None:
-        from keras_textnet.ink_boxes import (MIN_LINE_INK, gray_image, ink_fraction,
-                                             tighten_words)
+        from keras_textnet.ink_boxes import MIN_LINE_INK, ink_fraction, tighten_words
+        from keras_textnet.luminance import gray_image
 
         gray = gray_image(np.asarray(image))
         inked = [ink_fraction(gray, line["box"]) >= MIN_LINE_INK for line in lines]

@@ -76,6 +76,8 @@ from keras_textnet.data.annotation import (
     Word,
     parse_json,
 )
+from keras_textnet.evaluation.matching import as_boxes, greedy_match, pairwise_ioa, pairwise_iou
+from keras_textnet.evaluation.text_metrics import levenshtein
 
 #: Characters removed from both ends of a text by :func:`normalize_text`
 #: (the ICDAR end-to-end set, plus ``;``, brackets, dashes and typographic quotes).
@@ -84,7 +86,6 @@ STRIP_CHARACTERS = ("!?.:,;*\"'()[]{}<>/\\-"
                     "\u2013\u2014\u00b7\u00ab\u00bb\u2018\u2019\u201c\u201d\u201e\u2026")
 
 _LEVELS = ("words", "lines")
-_IOU_TOLERANCE = 1e-9
 
 
 # ---------------------------------------------------------------------------
@@ -106,100 +107,6 @@ def normalize_text(text: str) -> str:
     t = " ".join(unicodedata.normalize("NFC", text).split()).casefold()
     stripped = t.strip(STRIP_CHARACTERS).strip()
     return stripped if stripped else t
-
-
-def levenshtein(a: str, b: str) -> int:
-    """Edit distance (insertions, deletions, substitutions all cost 1).
-
-    Hyyrö's bit-parallel form of Myers' algorithm: one pass over ``a`` with the
-    columns of the dynamic programme for ``b`` packed into a Python integer, so
-    it is linear in ``len(a)`` for any length of ``b``.
-
-    >>> levenshtein("kitten", "sitting")
-    3
-    """
-    if a == b:
-        return 0
-    if len(a) < len(b):
-        a, b = b, a
-    m = len(b)
-    if m == 0:
-        return len(a)
-    peq: dict[str, int] = {}
-    for i, c in enumerate(b):
-        peq[c] = peq.get(c, 0) | (1 << i)
-    mask = (1 << m) - 1
-    last = 1 << (m - 1)
-    pv, mv, score = mask, 0, m
-    for c in a:
-        eq = peq.get(c, 0)
-        xv = eq | mv
-        xh = ((((eq & pv) + pv) & mask) ^ pv) | eq
-        ph = (mv | ~(xh | pv)) & mask
-        mh = pv & xh
-        if ph & last:
-            score += 1
-        elif mh & last:
-            score -= 1
-        ph = ((ph << 1) | 1) & mask
-        mh = (mh << 1) & mask
-        pv = (mh | ~(xv | ph)) & mask
-        mv = ph & xv
-    return score
-
-
-# ---------------------------------------------------------------------------
-# Geometry
-# ---------------------------------------------------------------------------
-
-def _as_boxes(boxes) -> np.ndarray:
-    return np.asarray(boxes, np.float64).reshape(-1, 4)
-
-
-def pairwise_iou(a, b) -> np.ndarray:
-    """``(len(a), len(b))`` IoU of ``(x0, y0, x1, y1)`` boxes (0 where a union is empty)."""
-    a, b = _as_boxes(a), _as_boxes(b)
-    inter = _pairwise_intersection(a, b)
-    area_a = _area(a)[:, None]
-    area_b = _area(b)[None, :]
-    union = area_a + area_b - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-def _area(b: np.ndarray) -> np.ndarray:
-    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-
-
-def _pairwise_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    return np.clip(w, 0, None) * np.clip(h, 0, None)
-
-
-def greedy_match(iou: np.ndarray, threshold: float = 0.5) -> list[tuple[int, int, float]]:
-    """One-to-one matches ``(gt_index, pred_index, iou)``, greedy by decreasing IoU.
-
-    Args:
-        iou: ``(num_gt, num_pred)``.
-        threshold: the least IoU of a match.
-
-    Pairs with equal IoU are taken in order of GT index, then prediction index.
-    """
-    iou = np.asarray(iou, np.float64)
-    gi, pi = np.nonzero(iou >= threshold - _IOU_TOLERANCE)
-    if gi.size == 0:
-        return []
-    values = iou[gi, pi]
-    order = np.lexsort((pi, gi, -values))
-    used_g, used_p, out = set(), set(), []
-    for k in order:
-        g, p = int(gi[k]), int(pi[k])
-        if g in used_g or p in used_p:
-            continue
-        used_g.add(g)
-        used_p.add(p)
-        out.append((g, p, float(values[k])))
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -451,8 +358,8 @@ def evaluate_image(gt_items: Sequence[Word | Line], pred_items: Sequence[Word | 
     Only ``box`` and ``text`` of the predictions are read (their ``ignore`` is
     not); ``box``, ``text`` and ``ignore`` of the GT.
     """
-    gt_boxes = _as_boxes([g.box for g in gt_items])
-    pred_boxes = _as_boxes([p.box for p in pred_items])
+    gt_boxes = as_boxes([g.box for g in gt_items])
+    pred_boxes = as_boxes([p.box for p in pred_items])
     ignored = np.asarray([bool(g.ignore) for g in gt_items], bool)
     matches = greedy_match(pairwise_iou(gt_boxes, pred_boxes), iou_threshold)
 
@@ -465,9 +372,7 @@ def evaluate_image(gt_items: Sequence[Word | Line], pred_items: Sequence[Word | 
         else:
             true_matches.append((g, p, iou))
     if ignored.any() and len(pred_items):
-        inter = _pairwise_intersection(pred_boxes, gt_boxes[ignored])
-        area = _area(pred_boxes)[:, None]
-        inside = np.divide(inter, area, out=np.zeros_like(inter), where=area > 0)
+        inside = pairwise_ioa(pred_boxes, gt_boxes[ignored])
         discarded |= ~matched_pred & (inside.max(axis=1) > 0.5)
 
     counts = MatchCounts(gt=int((~ignored).sum()), gt_ignored=int(ignored.sum()),

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keras_textnet.evaluation.protocol import levenshtein
+from keras_textnet.evaluation.text_metrics import levenshtein
 
 #: Boxes read per call of the recognizer (the last call is padded to this many).
 DEFAULT_CHUNK = 64

@@ -3,7 +3,8 @@
 Two runs of the same page (output dicts of :data:`~keras_textnet.export.outputs.OUTPUT_TENSORS`
 names, batch 1, or the SavedModel's) are compared line by line: each reference
 line is matched one-to-one to the candidate line of highest IoU (>= 0.5),
-greedily by decreasing IoU. Reported: whether the counts agree, how many lines
+greedily by decreasing IoU (:func:`~keras_textnet.evaluation.matching.greedy_match`,
+the evaluation protocol's matching). Reported: whether the counts agree, how many lines
 matched, the largest box coordinate difference over matched lines (pixels), and
 how many matched lines have the identical string, and the character agreement
 over matched lines (one minus the summed edit distance over the reference
@@ -15,6 +16,9 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
+from keras_textnet.evaluation.matching import greedy_match, pairwise_iou
+from keras_textnet.evaluation.text_metrics import levenshtein
 
 
 @dataclasses.dataclass
@@ -49,31 +53,6 @@ def _texts(out, charset, count):
     return [charset.decode(ids[d, :lengths[d]]) for d in range(count)]
 
 
-def _iou(a, b):
-    """IoU of boxes ``a (N, 4)`` x ``b (M, 4)`` ``(y0, x0, y1, x1)``."""
-    ih = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0],
-                                                                     b[None, :, 0]), 0, None)
-    iw = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1],
-                                                                     b[None, :, 1]), 0, None)
-    inter = ih * iw
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions) between two strings."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
 def compare_page(reference: dict, candidate: dict, charset=None) -> PageAgreement:
     """Agreement of two runs on one page (batch 1 output dicts, same box convention)."""
     n_ref = int(np.asarray(reference["count"]).reshape(-1)[0])
@@ -85,19 +64,11 @@ def compare_page(reference: dict, candidate: dict, charset=None) -> PageAgreemen
     matched = identical = characters = edits = within = 0
     max_diff = 0.0
     if n_ref and n_got:
-        iou = _iou(ref_boxes, got_boxes)
-        pairs = sorted(((iou[i, j], i, j) for i in range(n_ref) for j in range(n_got)
-                        if iou[i, j] >= 0.5), reverse=True)
-        used_ref, used_got = set(), set()
-        for _, i, j in pairs:
-            if i in used_ref or j in used_got:
-                continue
-            used_ref.add(i)
-            used_got.add(j)
+        for i, j, _ in greedy_match(pairwise_iou(ref_boxes, got_boxes), 0.5):
             matched += 1
             identical += ref_text[i] == got_text[j]
             characters += len(ref_text[i])
-            edits += edit_distance(ref_text[i], got_text[j])
+            edits += levenshtein(ref_text[i], got_text[j])
             diff = float(np.abs(ref_boxes[i] - got_boxes[j]).max())
             within += diff <= 1.0
             max_diff = max(max_diff, diff)
@@ -135,4 +106,4 @@ def format_summary(name: str, summary: dict) -> str:
             f"{summary['pages_exact']}/{summary['pages']} pages exact")
 
 
-__all__ = ["PageAgreement", "compare_page", "edit_distance", "format_summary", "summarize"]
+__all__ = ["PageAgreement", "compare_page", "format_summary", "summarize"]

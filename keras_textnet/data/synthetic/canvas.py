@@ -36,6 +36,7 @@ import numpy as np
 from PIL import Image, ImageFont
 
 from keras_textnet.data.annotation import Line, Word
+from keras_textnet.luminance import luminance
 
 #: A pixel belongs to a word's ink when the glyph coverage is at least this (of 255).
 INK_THRESHOLD = 64
@@ -197,11 +198,6 @@ class MaskCache:
 
 #: Process-wide mask cache (masks are read-only and shared between pages).
 MASKS = MaskCache()
-
-
-def luminance(color) -> float:
-    r, g, b = color[:3]
-    return 0.299 * r + 0.587 * g + 0.114 * b
 
 
 # ---------------------------------------------------------------------------

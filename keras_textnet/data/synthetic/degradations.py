@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from keras_textnet.data.synthetic.backgrounds import noise_field, smooth_field
+from keras_textnet.luminance import gray_image
 
 #: effect name -> base probability at ``strength=1``.
 EFFECT_PROBABILITIES = {
@@ -63,8 +64,7 @@ def _ink_bleed(img, rng):
 
 
 def _grayscale(img, rng):
-    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    return np.repeat(g[..., None], 3, axis=2)
+    return np.repeat(gray_image(img)[..., None], 3, axis=2)
 
 
 def _blur(img, rng):

@@ -23,6 +23,7 @@ from keras_textnet.data.synthetic.layouts.common import (
 )
 from keras_textnet.data.synthetic.layouts.prose import footer
 from keras_textnet.data.synthetic.layouts.tables import draw_table
+from keras_textnet.luminance import luminance
 
 PEN_COLORS = [(20, 40, 150), (10, 30, 110), (0, 0, 0), (30, 30, 30), (120, 20, 20)]
 
@@ -292,13 +293,9 @@ def logo(ctx: Ctx, x: int, y: int, size: int, company: str) -> int:
         f = ctx.font(ctx.heading.bold, size * 0.28 / ctx.unit * w * 0.7 / f.length(initials))
     tw = f.length(initials)
     if tw < w * 0.85:
-        text_line(ctx, initials, f, pal.on_dark if lum(col) < 140 else pal.ink,
+        text_line(ctx, initials, f, pal.on_dark if luminance(col) < 140 else pal.ink,
                   x + (w - tw) / 2, y + size / 2 + f.x_height / 2)
     return int(x + w)
-
-
-def lum(c):
-    return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 
 
 def _money(ctx: Ctx, v: float, cur: str) -> str:

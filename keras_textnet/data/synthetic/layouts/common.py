@@ -63,10 +63,6 @@ def mix(c0, c1, t: float) -> tuple[int, int, int]:
     return tuple(int(round(a * (1 - t) + b * t)) for a, b in zip(c0, c1))
 
 
-def lum(c) -> float:
-    return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
-
-
 @dataclass
 class Palette:
     ink: tuple          # body text
