@@ -1,4 +1,4 @@
-"""Plots a training run's losses (history.csv of training/train_synthetic.py).
+"""Plots a training run's losses (``history.csv`` of ``keras-textnet train``'s run folder).
 
     python benchmarks/plot_history.py runs/mobilenet_synth/history.csv docs/images/curve.png
 """
