@@ -19,6 +19,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,8 @@ class _Parser:
         raise AnnotationError(message, self.path, image, item, field_name)
 
     def box(self, value, image, item, width, height, key="box"):
+        """Four finite numbers, ``x1 > x0``, ``y1 > y0``, inside ``width`` x ``height``
+        (``width=None``: a size not known, not checked; prediction files need not state it)."""
         if isinstance(value, (list, tuple)) and any(
                 isinstance(v, int) and not isinstance(v, bool) and not _is_number(v)
                 for v in value):
@@ -208,7 +211,7 @@ class _Parser:
         if x1 <= x0 or y1 <= y0:
             self.fail(f"is degenerate (needs x1 > x0 and y1 > y0); received {list(value)!r}",
                       image, item, key)
-        if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+        if width is not None and (x0 < 0 or y0 < 0 or x1 > width or y1 > height):
             self.fail(f"{list(value)!r} lies outside the {width}x{height} image", image, item, key)
         return tuple(_plain_number(v) for v in value)
 
@@ -292,13 +295,18 @@ class _Parser:
             self.fail(f"image file {str(full)!r} cannot be read as an image "
                       f"({type(e).__name__}: {e})", name, field_name="file")
 
-    def image(self, d, index) -> ImageRecord:
-        if not isinstance(d, dict):
+    def file_name(self, d, index) -> str:
+        """The ``file`` of entry ``images[index]``, checking that the entry is an object."""
+        if not isinstance(d, Mapping):
             self.fail(f"images[{index}] must be an object; received {d!r}")
         name = d.get("file")
         if not isinstance(name, str) or not name:
             self.fail(f"images[{index}] needs a non-empty string 'file'; received {name!r}",
                       field_name="file")
+        return name
+
+    def image(self, d, index) -> ImageRecord:
+        name = self.file_name(d, index)
         width, height = d.get("width"), d.get("height")
         for key, v in (("width", width), ("height", height)):
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):

@@ -52,7 +52,7 @@ def pairwise_iou(a, b) -> np.ndarray:
 
 
 def pairwise_ioa(a, b) -> np.ndarray:
-    """``(len(a), len(b))`` share of each ``a`` box covered by each ``b`` box (0 for empty ``a``)."""
+    """``(len(a), len(b))`` share of each ``a`` box covered by each ``b`` box (0: empty ``a``)."""
     a, b = as_boxes(a), as_boxes(b)
     inter = pairwise_intersection(a, b)
     area = box_area(a)[:, None]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keras_textnet.evaluation.text_metrics import levenshtein
+from keras_textnet.evaluation.text_metrics import character_error_rate, levenshtein
 
 #: Boxes read per call of the recognizer (the last call is padded to this many).
 DEFAULT_CHUNK = 64
@@ -168,7 +168,7 @@ class LineReadCounts:
     @property
     def cer(self) -> float | None:
         """Character error rate: edit distance over ground-truth characters (``None``: no line)."""
-        return self.edits / self.chars if self.chars else None
+        return character_error_rate(self.edits, self.chars)
 
     @property
     def exact_share(self) -> float | None:

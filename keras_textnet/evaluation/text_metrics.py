@@ -1,12 +1,45 @@
-"""Comparing texts: the one edit distance of the library.
+"""Comparing texts: the one edit distance of the library, and the normalized text.
 
-Pure Python: nothing here needs NumPy or TensorFlow.
+The end-to-end scores of :mod:`keras_textnet.evaluation.protocol` compare a
+predicted text with its ground truth as it is (``e2e_exact``) and after
+:func:`normalize_text` (``e2e_normalized``); the character error rate sums
+:func:`levenshtein` distances. Pure Python: nothing here needs NumPy or
+TensorFlow.
 
 >>> levenshtein("kitten", "sitting")
 3
+>>> normalize_text(' "Hello," ') == normalize_text("hello")
+True
 """
 
 from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+#: Characters removed from both ends of a text by :func:`normalize_text`
+#: (the ICDAR end-to-end set, plus ``;``, brackets, dashes and typographic quotes).
+#: Symbols that carry meaning (``$ % # & @ + =``) are kept.
+STRIP_CHARACTERS = ("!?.:,;*\"'()[]{}<>/\\-"
+                    "\u2013\u2014\u00b7\u00ab\u00bb\u2018\u2019\u201c\u201d\u201e\u2026")
+
+
+
+def normalize_text(text: str) -> str:
+    """The text compared by the normalized end-to-end score.
+
+    NFC, whitespace runs collapsed to one space and stripped, case-folded, then
+    :data:`STRIP_CHARACTERS` removed from both ends, unless that would leave
+    nothing: then the case-folded text is kept as is.
+
+    >>> normalize_text(' "Hello," ')
+    'hello'
+    >>> normalize_text("...")
+    '...'
+    """
+    t = " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+    stripped = t.strip(STRIP_CHARACTERS).strip()
+    return stripped if stripped else t
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -49,4 +82,43 @@ def levenshtein(a: str, b: str) -> int:
     return score
 
 
-__all__ = ["levenshtein"]
+def character_error_rate(edits: int, chars: int) -> float | None:
+    """Summed edit distance over summed ground-truth characters; None with no character."""
+    return edits / chars if chars else None
+
+
+@dataclass(frozen=True)
+class TextComparison:
+    """A ground-truth text against the text read for it (one matched word or line).
+
+    Attributes:
+        exact: the strings are equal (case-sensitive).
+        normalized: their :func:`normalize_text` forms are equal.
+        edits, chars: :func:`levenshtein` distance and ground-truth length.
+        edits_normalized, chars_normalized: the same on the normalized forms.
+    """
+
+    exact: bool
+    normalized: bool
+    edits: int
+    chars: int
+    edits_normalized: int
+    chars_normalized: int
+
+
+def compare_texts(truth: str, prediction: str) -> TextComparison:
+    """How the text read for a matched item compares with its ground truth.
+
+    >>> compare_texts("Invoice:", "invoice")
+    TextComparison(exact=False, normalized=True, edits=2, chars=8, edits_normalized=0, \
+chars_normalized=7)
+    """
+    truth_norm, prediction_norm = normalize_text(truth), normalize_text(prediction)
+    return TextComparison(exact=truth == prediction, normalized=truth_norm == prediction_norm,
+                          edits=levenshtein(truth, prediction), chars=len(truth),
+                          edits_normalized=levenshtein(truth_norm, prediction_norm),
+                          chars_normalized=len(truth_norm))
+
+
+__all__ = ["STRIP_CHARACTERS", "TextComparison", "character_error_rate", "compare_texts",
+           "levenshtein", "normalize_text"]
