@@ -25,11 +25,11 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from machine import describe_machine  # noqa: E402  (benchmarks/machine.py)
+from result_file import write_result_file  # noqa: E402  (benchmarks/result_file.py)
 
 PRESETS = ("tiny", "mobilenet", "densenet_shallow", "resnet50")
 
@@ -160,10 +160,7 @@ def main(argv=None) -> int:
         ),
         "",
     ]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines))
-    print(f"wrote {out}")
+    write_result_file(args.out, lines)
     return 0
 
 

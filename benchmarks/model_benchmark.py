@@ -15,9 +15,10 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from result_file import write_result_file  # noqa: E402  (benchmarks/result_file.py)
 
 
 def _median_seconds(fn, repeats):
@@ -74,10 +75,7 @@ def main(argv=None) -> int:
              f"{DEFAULT_TRAINING_SIZE[0]}x{DEFAULT_TRAINING_SIZE[1]} (s) |",
              "| --- | ---: | ---: | ---: |"]
     lines += [f"| {p} | {n:,} | {f:.2f} | {t:.2f} |" for p, n, f, t in rows]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {out}")
+    write_result_file(args.out, lines)
     return 0
 
 

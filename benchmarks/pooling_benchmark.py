@@ -28,6 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from result_file import write_result_file  # noqa: E402  (benchmarks/result_file.py)
+
 
 def _pooling_cases():
     spec = importlib.util.spec_from_file_location(
@@ -244,10 +246,7 @@ def main(argv=None) -> int:
             f"where many more lines are pooled (inference on full pages, larger "
             f"recognition_rois_per_image).",
         ]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {out}")
+    write_result_file(args.out, lines)
     return 0
 
 

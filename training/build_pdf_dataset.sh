@@ -47,55 +47,24 @@ done
 case "$SPLIT" in train|val) ;; *) echo "build_pdf_dataset.sh: SPLIT must be train or val; received '$SPLIT'" >&2; exit 2 ;; esac
 [[ -f "$SOURCES" ]] || { echo "build_pdf_dataset.sh: no sources file at $SOURCES" >&2; exit 2; }
 
-PACKAGES=$(sed 's/#.*//' "$SOURCES" | awk 'NF {print $1}')
+source "$REPO/training/debian_packages.sh"
+# shellcheck disable=SC2046  # one package name per word
+[[ $INSTALL == 1 ]] && install_missing_packages $(packages_of "$SOURCES")
+require_pdftoppm
 
-if [[ $INSTALL == 1 ]]; then
-  MISSING=()
-  for p in $PACKAGES; do
-    [[ "$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null || true)" == installed ]] || MISSING+=("$p")
-  done
-  if [[ ${#MISSING[@]} -gt 0 ]]; then
-    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-    echo "Installing ${MISSING[*]}" >&2
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-      poppler-utils "${MISSING[@]}"
-  fi
-fi
-command -v pdftoppm >/dev/null || { echo "pdftoppm not found: apt-get install poppler-utils" >&2; exit 1; }
-
-PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "${PYTHON:-python3}" - "$SPLIT" "$OUT" "$SOURCES" \
+PYTHONPATH="$REPO:$REPO/training${PYTHONPATH:+:$PYTHONPATH}" "${PYTHON:-python3}" - "$SPLIT" "$OUT" "$SOURCES" \
   "$VAL_PERCENT" "$MAX_PDFS" "$PAGES" "$DPI" "$WORKERS" <<'PY'
 import hashlib
-import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
+from debian_pdfs import dpkg_files, matching_files  # training/debian_pdfs.py
 from keras_textnet.data.pdf import HELD_OUT_PACKAGES, pdf_to_annotations
 
 split, out, sources = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 val_percent, max_pdfs, pages_per_pdf = float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 dpi, workers = float(sys.argv[7]), int(sys.argv[8]) or None
 SALT = "keras_textnet/pdf-split/v1"
-
-
-def glob_regex(pattern: str) -> re.Pattern:
-    """`**` crosses folders, `*` and `?` stay in one; relative patterns match at any depth."""
-    out, i = "", 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif pattern.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif pattern[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif pattern[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(pattern[i]), i + 1
-    return re.compile(("" if pattern.startswith("/") else "(?:.*/)?") + out + r"\Z")
 
 
 def digest(text: str) -> int:
@@ -113,19 +82,11 @@ for lineno, row in enumerate(sources.read_text().splitlines(), 1):
         sys.exit(f"{sources}:{lineno}: {pkg} is a held-out package; remove it.")
     if not patterns:
         sys.exit(f"{sources}:{lineno}: {pkg} has no glob pattern.")
-    res = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True)
-    if res.returncode != 0:
-        sys.exit(f"{sources}:{lineno}: package {pkg} is not installed ({res.stderr.strip()}).")
-    include = [glob_regex(p) for p in patterns if not p.startswith("!")]
-    exclude = [glob_regex(p[1:]) for p in patterns if p.startswith("!")]
-    files = []
-    for name in res.stdout.splitlines():
-        if (any(r.match(name) for r in include) and not any(r.match(name) for r in exclude)
-                and os.path.isfile(name)):
-            real = os.path.realpath(name)
-            if real not in seen:
-                seen.add(real)
-                files.append(real)
+    listed = dpkg_files(pkg)
+    if listed is None:
+        sys.exit(f"{sources}:{lineno}: package {pkg} is not installed.")
+    files = [f for f in matching_files(listed, patterns) if f not in seen]
+    seen.update(files)
     if not files:
         print(f"warning: {pkg}: no file matches {' '.join(patterns)}", file=sys.stderr)
     by_package[pkg] = files

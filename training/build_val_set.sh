@@ -56,7 +56,7 @@ for f in "$SOURCES" "$TRAIN_SOURCES"; do
   [[ -f "$f" ]] || { echo "build_val_set.sh: no sources file at $f" >&2; exit 2; }
 done
 
-packages_of() { sed 's/#.*//' "$1" | awk 'NF {print $1}' | sort -u; }
+source "$REPO/training/debian_packages.sh"
 OVERLAP=$(comm -12 <(packages_of "$SOURCES") <(packages_of "$TRAIN_SOURCES"))
 if [[ -n "$OVERLAP" ]]; then
   echo "build_val_set.sh: packages both in $SOURCES and in $TRAIN_SOURCES: $OVERLAP" >&2
@@ -71,33 +71,22 @@ if [[ -n "$HELD" ]]; then
   exit 1
 fi
 
-if [[ $INSTALL == 1 ]]; then
-  MISSING=()
-  for p in $(packages_of "$SOURCES"); do
-    [[ "$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null || true)" == installed ]] || MISSING+=("$p")
-  done
-  if [[ ${#MISSING[@]} -gt 0 ]]; then
-    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-    echo "Installing ${MISSING[*]}" >&2
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-      poppler-utils "${MISSING[@]}"
-  fi
-fi
-command -v pdftoppm >/dev/null || { echo "pdftoppm not found: apt-get install poppler-utils" >&2; exit 1; }
+# shellcheck disable=SC2046  # one package name per word
+[[ $INSTALL == 1 ]] && install_missing_packages $(packages_of "$SOURCES")
+require_pdftoppm
 
-PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "${PYTHON:-python3}" - "$OUT" "$SOURCES" \
+PYTHONPATH="$REPO:$REPO/training${PYTHONPATH:+:$PYTHONPATH}" "${PYTHON:-python3}" - "$OUT" "$SOURCES" \
   "$TRAIN_SOURCES" "$SEED" "$WORKERS" <<'PY'
 import gzip
 import hashlib
 import os
 import re
 import shutil
-import subprocess
 import sys
 import warnings
 from pathlib import Path
 
+from debian_pdfs import dpkg_files, matching_files  # training/debian_pdfs.py
 from keras_textnet.data.annotation import AnnotationSet
 from keras_textnet.data.degraded_pages import degrade_annotation_set
 from keras_textnet.data.pdf import HELD_OUT_PACKAGES, pdf_to_annotations
@@ -105,28 +94,6 @@ from keras_textnet.data.pdf import HELD_OUT_PACKAGES, pdf_to_annotations
 out, sources, train_sources = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 seed, workers = int(sys.argv[4]), int(sys.argv[5]) or None
 KINDS = {"manual", "slides", "form", "refcard", "paper", "code", "table", "index"}
-
-
-def glob_regex(pattern: str) -> re.Pattern:
-    """`**` crosses folders, `*` and `?` stay in one; relative patterns match at any depth."""
-    rx, i = "", 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            rx, i = rx + "(?:.*/)?", i + 3
-        elif pattern.startswith("**", i):
-            rx, i = rx + ".*", i + 2
-        elif pattern[i] == "*":
-            rx, i = rx + "[^/]*", i + 1
-        elif pattern[i] == "?":
-            rx, i = rx + "[^/]", i + 1
-        else:
-            rx, i = rx + re.escape(pattern[i]), i + 1
-    return re.compile(("" if pattern.startswith("/") else "(?:.*/)?") + rx + r"\Z")
-
-
-def dpkg_files(pkg: str) -> list[str] | None:
-    res = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True)
-    return res.stdout.splitlines() if res.returncode == 0 else None
 
 
 def content_sha1(path: str) -> str:
@@ -161,11 +128,7 @@ for lineno, text in enumerate(sources.read_text().splitlines(), 1):
     files = dpkg_files(pkg)
     if files is None:
         fail(f"{where}: package {pkg} is not installed.")
-    include = [glob_regex(p) for p in patterns if not p.startswith("!")]
-    exclude = [glob_regex(p[1:]) for p in patterns if p.startswith("!")]
-    matches = sorted({os.path.realpath(f) for f in files
-                      if any(r.match(f) for r in include) and not any(r.match(f) for r in exclude)
-                      and os.path.isfile(f)})
+    matches = sorted(matching_files(files, patterns))
     if len(matches) != 1:
         fail(f"{where}: {' '.join(patterns)} must match exactly one file of {pkg}; "
              f"matches {len(matches)}: {matches[:5]}.")
