@@ -1,7 +1,7 @@
 """Does the text recognition head learn? Train it alone on rendered text lines.
 
 A probe, not project training code. Lines of text (from the synthetic
-:class:`~keras_textnet.data.synthetic.text_sampler.TextSampler` when available,
+:class:`~keras_textnet.data.synthetic.text.TextSampler` when available,
 else random ASCII words) are rendered with PIL in matplotlib's DejaVu fonts,
 cropped to their ink (like the project's ink-tight line boxes), resized to
 32 px height keeping the aspect ratio, and fed to a small conv stem (total
@@ -63,7 +63,7 @@ class LineSource:
         self.charset = charset
         self.max_chars = max_chars
         try:
-            from keras_textnet.data.synthetic.text_sampler import TextSampler
+            from keras_textnet.data.synthetic.text import TextSampler
 
             self.sampler = TextSampler(charset)
         except ImportError:  # the synthetic-data extras are not installed

@@ -12,7 +12,7 @@ from PIL import ImageFont
 from keras_textnet.charset import Charset, CharsetError
 from keras_textnet.data.synthetic.fonts import (ASCII_PRINTABLE, FontError, FontFace, FontLibrary,
                                                 restrict_to_face)
-from keras_textnet.data.synthetic.text_sampler import CELL_KINDS, TextSampler
+from keras_textnet.data.synthetic.text import CELL_KINDS, TextSampler
 
 # TeX OT1 positions that matplotlib's Computer Modern TTFs map ASCII to.
 CM_TEXT_WRONG = set('"<>\\^_`{|}~')
@@ -203,6 +203,14 @@ def _all_outputs(sampler, rng):
     out += sampler.address_lines(rng)
     out += [t for _, t in sampler.code_block(rng)]
     return out
+
+
+def test_text_kinds_table_makes_the_methods():
+    from keras_textnet.data.synthetic.text import TEXT_KINDS
+    assert set(TEXT_KINDS) == set(STRING_METHODS) - {"sentence", "paragraph"}
+    for name, make in TEXT_KINDS.items():
+        method = getattr(TextSampler, name)
+        assert method.__name__ == name and make.__doc__ and method.__doc__ == make.__doc__
 
 
 def test_every_method_is_encodable_and_clean(sampler):

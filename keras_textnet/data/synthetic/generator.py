@@ -173,7 +173,7 @@ class SyntheticDocumentGenerator:
             raise ValueError("The font library has no usable face.")
         self.fonts = fonts
         if text is None:
-            from keras_textnet.data.synthetic.text_sampler import TextSampler
+            from keras_textnet.data.synthetic.text import TextSampler
             text = TextSampler(self.charset)
         self.text = text
         self.keep_clean = bool(keep_clean)

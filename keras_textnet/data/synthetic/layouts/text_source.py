@@ -1,7 +1,7 @@
 """The text a layout writes: a thin adapter over ``TextSampler``.
 
 Layouts ask :class:`TextSource` for kinds of text (a sentence, an amount, an address).
-It forwards to the project's ``TextSampler`` (``text_sampler.py``) and keeps every
+It forwards to the project's ``TextSampler`` (``data/synthetic/text/``) and keeps every
 string inside the charset. Where the sampler lacks a method, a small built-in
 fallback answers, so layouts never depend on the sampler's exact feature set.
 """
