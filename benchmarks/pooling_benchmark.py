@@ -63,7 +63,7 @@ def pooling_figures(case, repeats: int):
     import numpy as np
     import tensorflow as tf
 
-    from keras_textnet.ops import custom_op_loader as loader
+    from keras_textnet.ops import custom_op
     from keras_textnet.ops.dynamic_roi_pooling import dynamic_roi_pooling
 
     attrs = {k: case[k] for k in ("spatial_scale", "pooled_height", "max_width",
@@ -75,7 +75,7 @@ def pooling_figures(case, repeats: int):
         np.float32))
 
     def make(implementation):
-        with loader.pooling_implementation(implementation):
+        with custom_op.pooling_implementation(implementation):
             @tf.function
             def forward(features):
                 return dynamic_roi_pooling(features, boxes, indices, angles, **attrs)
@@ -107,7 +107,7 @@ def pooling_figures(case, repeats: int):
     return dict(forward=fwd, forward_backward=fb, parity=parity, lines=int(widths.size),
                 max_width=attrs["max_width"], mean_width=float(widths.mean()),
                 at_max=int((widths == attrs["max_width"]).sum()),
-                library=str(loader.custom_ops_path()))
+                library=str(custom_op.custom_ops_path()))
 
 
 def train_shape_case(model, image_size, batch=2, seed=5):
@@ -134,7 +134,7 @@ def train_step_figures(steps: int):
     from keras_textnet.data.pipeline import DEFAULT_TRAINING_SIZE, SyntheticSource, make_dataset
     from keras_textnet.data.synthetic.generator import SyntheticDocumentGenerator
     from keras_textnet.models.text_net import TextNet
-    from keras_textnet.ops import custom_op_loader as loader
+    from keras_textnet.ops import custom_op
 
     gen = SyntheticDocumentGenerator(page_size=(1024, 768))
     ds = make_dataset(SyntheticSource(gen, count=None, workers=0),
@@ -144,7 +144,7 @@ def train_step_figures(steps: int):
     model.compile(optimizer=keras.optimizers.Adam(1e-4))
     steps_fn = {}
     for implementation in ("custom", "tf"):
-        with loader.pooling_implementation(implementation):
+        with custom_op.pooling_implementation(implementation):
             step = tf.function(model.train_step)
             step.get_concrete_function(batches[0])
         steps_fn[implementation] = step

@@ -19,7 +19,7 @@ import pooling_oracle as oracle
 import pytest
 import tensorflow as tf
 
-from keras_textnet.ops import custom_op_loader as loader
+from keras_textnet.ops import custom_op
 from keras_textnet.ops.dynamic_roi_pooling import dynamic_roi_pooling
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def custom_ops():
     if shutil.which(os.environ.get("CXX") or "g++") is None:
         pytest.skip("no C++ compiler: the custom op cannot be built here (the fallback tests "
                     "still run)")
-    return loader.load_custom_ops()
+    return custom_op.load_custom_ops()
 
 
 def _attrs(case):
@@ -45,7 +45,7 @@ def _attrs(case):
 
 
 def _pool(implementation, case, features=None, angles=True):
-    with loader.pooling_implementation(implementation):
+    with custom_op.pooling_implementation(implementation):
         return dynamic_roi_pooling(case["features"] if features is None else features,
                                    case["boxes"], case["box_indices"],
                                    case["angles"] if angles else None, **_attrs(case))
@@ -169,11 +169,11 @@ def test_gradient_check_float64(custom_ops):
 
     @tf.function
     def pool(features):
-        with loader.pooling_implementation("custom"):
+        with custom_op.pooling_implementation("custom"):
             return dynamic_roi_pooling(features, boxes, indices, angles, spatial_scale=0.5,
                                        pooled_height=2, max_width=3, sampling_ratio=2)[0]
 
-    assert any(op.type == loader.OP_NAME
+    assert any(op.type == custom_op.OP_NAME
                for op in pool.get_concrete_function(features).graph.get_operations())
     theoretical, numerical = tf.test.compute_gradient(pool, [features])
     np.testing.assert_allclose(theoretical[0], numerical[0], atol=1e-7)
@@ -226,7 +226,7 @@ def test_model_fit_trains_through_the_op(custom_ops, monkeypatch):
     boxes = keras.Input((4,), name="boxes")
     indices = keras.Input((), dtype="int32", name="box_indices")
     conv = keras.layers.Conv2D(4, 3, padding="same", name="conv")
-    with loader.pooling_implementation("custom"):
+    with custom_op.pooling_implementation("custom"):
         pooled, _ = _Pooling(spatial_scale=0.25, pooled_height=2, max_width=8)(
             conv(images), boxes, indices)
         out = keras.layers.Dense(1)(keras.layers.Flatten()(pooled))
@@ -251,7 +251,7 @@ def test_tf_function_with_unknown_num_rois(custom_ops):
                                   tf.TensorSpec([None], tf.int32),
                                   tf.TensorSpec([None], tf.float32)])
     def pool(features, boxes, box_indices, angles):
-        with loader.pooling_implementation("custom"):
+        with custom_op.pooling_implementation("custom"):
             return dynamic_roi_pooling(features, boxes, box_indices, angles, spatial_scale=0.5,
                                        pooled_height=3, max_width=9)
 
@@ -283,9 +283,9 @@ class _PoolModule(tf.Module):
 
 def _save_with_op(path):
     module = _PoolModule()
-    with loader.pooling_implementation("custom"):
+    with custom_op.pooling_implementation("custom"):
         tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
-    assert loader.OP_NAME.encode() in (path / "saved_model.pb").read_bytes()
+    assert custom_op.OP_NAME.encode() in (path / "saved_model.pb").read_bytes()
     return module
 
 
@@ -311,7 +311,7 @@ try:
     print("LOADED WITHOUT LIBRARY")
 except Exception as error:
     print("WITHOUT LIBRARY:", type(error).__name__, "KerasTextnet" in str(error))
-from keras_textnet.ops.custom_op_loader import load_custom_ops
+from keras_textnet.ops.custom_op import load_custom_ops
 load_custom_ops()
 model = tf.saved_model.load({str(tmp_path)!r})
 out = model.signatures["serving_default"](features=tf.ones([1, 12, 16, 3]),
@@ -406,15 +406,15 @@ def test_a_failed_build_names_its_log(tmp_path, monkeypatch):
     if shutil.which("g++") is None:
         pytest.skip("no C++ compiler")
     broken = tmp_path / "src"
-    shutil.copytree(loader.source_dir(), broken,
+    shutil.copytree(custom_op.source_dir(), broken,
                     ignore=shutil.ignore_patterns("build", "gpu_check"))
     # Every source breaks at its first line, so no compiler spends seconds on TF's headers.
-    for source in loader._CXX_SOURCES:
+    for source in custom_op.build._CXX_SOURCES:
         (broken / source).write_text('#include "no_such_header.h"\n' +
                                      (broken / source).read_text())
-    monkeypatch.setattr(loader, "source_dir", lambda: broken)
-    with pytest.raises(loader.CustomOpError, match=r"no_such_header.*build\.log"):
-        loader.build_custom_ops(cuda=False, cache_dir=tmp_path / "cache")
+    monkeypatch.setattr(custom_op.build, "source_dir", lambda: broken)
+    with pytest.raises(custom_op.CustomOpError, match=r"no_such_header.*build\.log"):
+        custom_op.build_custom_ops(cuda=False, cache_dir=tmp_path / "cache")
 
 
 # --- choosing the implementation (no op needed) -------------------------------------------
@@ -422,11 +422,12 @@ def test_a_failed_build_names_its_log(tmp_path, monkeypatch):
 
 @pytest.fixture
 def unavailable_op(tmp_path, monkeypatch):
-    """A fresh loader state whose build cannot work (no compiler), and no setting forced."""
+    """A fresh op library state whose build cannot work (no compiler), and no setting forced."""
     monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
-    monkeypatch.setattr(loader, "_LIBRARY", loader._OpLibrary(cache_dir=tmp_path / "cache"))
-    monkeypatch.setattr(loader, "_setting", None)
-    monkeypatch.delenv(loader.ENV_IMPLEMENTATION, raising=False)
+    monkeypatch.setattr(custom_op.load, "_LIBRARY",
+                        custom_op.load._OpLibrary(cache_dir=tmp_path / "cache"))
+    monkeypatch.setattr(custom_op.options, "_setting", None)
+    monkeypatch.delenv(custom_op.ENV_IMPLEMENTATION, raising=False)
 
 
 def _small_case():
@@ -445,7 +446,7 @@ def test_auto_falls_back_to_pure_tf_and_warns_once(unavailable_op):
                  str(w.message)]
     assert len(fallbacks) == 1
     assert "no C++ compiler" in str(fallbacks[0].message)
-    assert loader.active_pooling_implementation() == "tf"
+    assert custom_op.active_pooling_implementation() == "tf"
     expected, _ = oracle.dynamic_roi_pooling(case["features"], case["boxes"],
                                              case["box_indices"], case["angles"],
                                              **_attrs(case))
@@ -454,52 +455,52 @@ def test_auto_falls_back_to_pure_tf_and_warns_once(unavailable_op):
 
 def test_forcing_custom_without_the_op_is_an_error(unavailable_op):
     case = _small_case()
-    with loader.pooling_implementation("custom"):
-        with pytest.raises(loader.CustomOpError, match=r"no C\+\+ compiler"):
+    with custom_op.pooling_implementation("custom"):
+        with pytest.raises(custom_op.CustomOpError, match=r"no C\+\+ compiler"):
             dynamic_roi_pooling(case["features"], case["boxes"], case["box_indices"],
                                 **_attrs(case))
 
 
 def test_forcing_tf_never_touches_the_op(unavailable_op, monkeypatch):
-    monkeypatch.setenv(loader.ENV_IMPLEMENTATION, "tf")
+    monkeypatch.setenv(custom_op.ENV_IMPLEMENTATION, "tf")
     case = _small_case()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         dynamic_roi_pooling(case["features"], case["boxes"], case["box_indices"],
                             **_attrs(case))
-    assert loader._LIBRARY.error is None and loader._LIBRARY.module is None
+    assert custom_op.load._LIBRARY.error is None and custom_op.load._LIBRARY.module is None
 
 
 def test_setting_wins_over_environment_and_restores(monkeypatch):
-    monkeypatch.setattr(loader, "_setting", None)
-    monkeypatch.setenv(loader.ENV_IMPLEMENTATION, "custom")
-    assert loader.get_pooling_implementation() == "custom"
-    with loader.pooling_implementation("tf"):
-        assert loader.get_pooling_implementation() == "tf"
-        assert loader.active_pooling_implementation() == "tf"
-    assert loader.get_pooling_implementation() == "custom"
-    assert loader.set_pooling_implementation("auto") is None
-    assert loader.set_pooling_implementation(None) == "auto"
+    monkeypatch.setattr(custom_op.options, "_setting", None)
+    monkeypatch.setenv(custom_op.ENV_IMPLEMENTATION, "custom")
+    assert custom_op.get_pooling_implementation() == "custom"
+    with custom_op.pooling_implementation("tf"):
+        assert custom_op.get_pooling_implementation() == "tf"
+        assert custom_op.active_pooling_implementation() == "tf"
+    assert custom_op.get_pooling_implementation() == "custom"
+    assert custom_op.set_pooling_implementation("auto") is None
+    assert custom_op.set_pooling_implementation(None) == "auto"
 
 
 def test_bad_implementation_names(monkeypatch):
-    monkeypatch.setattr(loader, "_setting", None)
+    monkeypatch.setattr(custom_op.options, "_setting", None)
     for name in ("TF ", "cuda", "", None.__class__.__name__):
         with pytest.raises(ValueError, match="one of auto, custom, tf; got"):
-            loader.set_pooling_implementation(name)
-    monkeypatch.setenv(loader.ENV_IMPLEMENTATION, "cuda")
-    with pytest.raises(ValueError, match=f"variable {loader.ENV_IMPLEMENTATION} must be one of "
+            custom_op.set_pooling_implementation(name)
+    monkeypatch.setenv(custom_op.ENV_IMPLEMENTATION, "cuda")
+    with pytest.raises(ValueError, match=f"variable {custom_op.ENV_IMPLEMENTATION} must be one of "
                                          f"auto, custom, tf; got 'cuda'"):
-        loader.get_pooling_implementation()
-    monkeypatch.setenv(loader.ENV_IMPLEMENTATION, " TF ")  # the environment is read leniently
-    assert loader.get_pooling_implementation() == "tf"
-    monkeypatch.setenv(loader.ENV_IMPLEMENTATION, "")
-    assert loader.get_pooling_implementation() == "auto"
+        custom_op.get_pooling_implementation()
+    monkeypatch.setenv(custom_op.ENV_IMPLEMENTATION, " TF ")  # the environment is read leniently
+    assert custom_op.get_pooling_implementation() == "tf"
+    monkeypatch.setenv(custom_op.ENV_IMPLEMENTATION, "")
+    assert custom_op.get_pooling_implementation() == "auto"
 
 
 def test_xla_uses_pure_tf_even_with_the_op(monkeypatch):
-    monkeypatch.setattr(loader, "_setting", None)
-    monkeypatch.delenv(loader.ENV_IMPLEMENTATION, raising=False)
+    monkeypatch.setattr(custom_op.options, "_setting", None)
+    monkeypatch.delenv(custom_op.ENV_IMPLEMENTATION, raising=False)
     case = _small_case()
 
     @tf.function(jit_compile=True)
@@ -509,7 +510,7 @@ def test_xla_uses_pure_tf_even_with_the_op(monkeypatch):
 
     ops = {op.type for op in pool.get_concrete_function(
         tf.TensorSpec(case["features"].shape, tf.float32)).graph.get_operations()}
-    assert loader.OP_NAME not in ops
+    assert custom_op.OP_NAME not in ops
     expected, _ = _pool("tf", case)
     np.testing.assert_allclose(pool(case["features"]).numpy(), expected.numpy(), atol=1e-5)
 

@@ -11,7 +11,7 @@ import pytest
 import test_dynamic_roi_pooling as contract
 from test_custom_op import custom_ops  # noqa: F401 (the session fixture that builds the op)
 
-from keras_textnet.ops import custom_op_loader as loader
+from keras_textnet.ops import custom_op
 
 _LEFT_OUT = {"test_converts_to_tflite_builtins_and_onnx"}
 
@@ -25,5 +25,5 @@ def implementation(request):
     """Forces one implementation around each test (the custom op is built once per session)."""
     if request.param == "custom":
         request.getfixturevalue("custom_ops")
-    with loader.pooling_implementation(request.param):
+    with custom_op.pooling_implementation(request.param):
         yield request.param

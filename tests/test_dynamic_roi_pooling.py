@@ -7,7 +7,7 @@ import pooling_oracle as oracle
 import pytest
 import tensorflow as tf
 
-from keras_textnet.ops.custom_op_loader import pooling_implementation
+from keras_textnet.ops.custom_op import pooling_implementation
 from keras_textnet.ops.dynamic_roi_pooling import dynamic_roi_pooling, dynamic_roi_widths
 
 RNG = np.random.default_rng(2019)

@@ -9,12 +9,12 @@ from keras_textnet.cli.errors import CommandError
 
 def cmd_build_ops(args):
     """Compiles the custom pooling op into the cache, loads it, checks it against pure TF."""
-    from keras_textnet.ops import custom_op_loader as loader
+    from keras_textnet.ops import custom_op
 
     cuda = {"auto": "auto", "yes": True, "no": False}[args.cuda]
     try:
-        path = loader.build_custom_ops(cuda=cuda, force=args.force, cache_dir=args.cache_dir)
-    except loader.CustomOpError as error:
+        path = custom_op.build_custom_ops(cuda=cuda, force=args.force, cache_dir=args.cache_dir)
+    except custom_op.CustomOpError as error:
         raise CommandError(str(error)) from error
     print(f"built: {path}")
     if args.cache_dir is None:
@@ -26,12 +26,12 @@ def cmd_build_ops(args):
         features = tf.random.stateless_normal([2, 16, 24, 8], seed=[0, 0])
         boxes = tf.constant([[4.0, 8.0, 20.0, 90.0], [30.0, 2.0, 50.0, 30.0]])
         kwargs = dict(spatial_scale=0.25, pooled_height=4, max_width=32)
-        with loader.pooling_implementation("custom"):
+        with custom_op.pooling_implementation("custom"):
             custom, _ = dynamic_roi_pooling(features, boxes, [0, 1], [0.1, -0.2], **kwargs)
-        with loader.pooling_implementation("tf"):
+        with custom_op.pooling_implementation("tf"):
             pure, _ = dynamic_roi_pooling(features, boxes, [0, 1], [0.1, -0.2], **kwargs)
         error = float(np.abs(custom.numpy() - pure.numpy()).max())
-        print(loader.describe())
+        print(custom_op.describe())
         print(f"custom op vs pure TF on a small case: max abs difference {error:.1e}")
         if not error < 1e-5:
             raise CommandError(f"the custom op disagrees with pure TF ({error:.2e}); please report")

@@ -69,12 +69,12 @@ def with_inference_settings(model, **settings):
 def pure_tf_pooling():
     """Within this block, dynamic RoI pooling traces its pure-TF implementation.
 
-    Uses :func:`keras_textnet.ops.custom_op_loader.pooling_implementation` (``"tf"``),
+    Uses :func:`keras_textnet.ops.custom_op.pooling_implementation` (``"tf"``),
     which wins over the ``KERAS_TEXTNET_POOLING`` environment variable and over any
     earlier ``set_pooling_implementation`` call; the previous setting is restored
     afterwards.
     """
-    from keras_textnet.ops.custom_op_loader import pooling_implementation
+    from keras_textnet.ops.custom_op import pooling_implementation
 
     with pooling_implementation("tf"):
         yield

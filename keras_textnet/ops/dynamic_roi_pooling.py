@@ -45,10 +45,10 @@ radians (0 when omitted). Attributes: ``spatial_scale``, ``pooled_height`` Hp,
 Implementations
 ---------------
 :func:`dynamic_roi_pooling` is the one entry point. It runs the native op of
-``custom_ops/`` (C++ CPU kernels, CUDA kernels; :mod:`keras_textnet.ops.custom_op_loader`)
+``custom_ops/`` (C++ CPU kernels, CUDA kernels; :mod:`keras_textnet.ops.custom_op`)
 when it is loaded, and the pure-TF :func:`_dynamic_roi_pooling_tf` otherwise, warning once;
 ``KERAS_TEXTNET_POOLING=auto|custom|tf`` or
-:func:`~keras_textnet.ops.custom_op_loader.set_pooling_implementation` force either. The pure
+:func:`~keras_textnet.ops.custom_op.set_pooling_implementation` force either. The pure
 TF one is also what XLA compiles and what TFLite and ONNX exports must hold (trace them under
 ``pooling_implementation("tf")``).
 """
@@ -57,11 +57,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from keras_textnet.ops import custom_op_loader
+from keras_textnet.ops import custom_op
 from keras_textnet.ops.bilinear_sampling import (bilinear_sample_mean, box_frame_points,
                                                  expand_rows, prepare_roi_inputs,
                                                  validate_positive_int, validate_spatial_scale)
-from keras_textnet.ops.custom_op_loader import pooling_implementation, set_pooling_implementation
+from keras_textnet.ops.custom_op import pooling_implementation, set_pooling_implementation
 
 __all__ = ["dynamic_roi_pooling", "dynamic_roi_widths", "pooling_implementation",
            "set_pooling_implementation"]
@@ -119,7 +119,7 @@ def dynamic_roi_pooling(features, boxes, box_indices, angles=None, *, spatial_sc
     sampling_ratio = validate_positive_int("sampling_ratio", sampling_ratio)
     features, boxes, box_indices, angles = prepare_roi_inputs(features, boxes, box_indices,
                                                               angles)
-    implementation = (_dynamic_roi_pooling_custom if custom_op_loader.use_custom_op()
+    implementation = (_dynamic_roi_pooling_custom if custom_op.use_custom_op()
                       else _dynamic_roi_pooling_tf)
     return implementation(features, boxes, box_indices, angles, spatial_scale=spatial_scale,
                           pooled_height=pooled_height, max_width=max_width,
@@ -128,12 +128,12 @@ def dynamic_roi_pooling(features, boxes, box_indices, angles=None, *, spatial_sc
 
 def _dynamic_roi_pooling_custom(features, boxes, box_indices, angles, *, spatial_scale,
                                 pooled_height, max_width, sampling_ratio, aligned):
-    """The native op (:mod:`keras_textnet.ops.custom_op_loader`), inputs already checked.
+    """The native op (:mod:`keras_textnet.ops.custom_op`), inputs already checked.
 
     Its kernels take float32 and float64; float16 and bfloat16 features are pooled in
     float32 (the coordinate dtype) and cast back. Missing angles are zeros.
     """
-    ops = custom_op_loader.load_custom_ops()
+    ops = custom_op.load_custom_ops()
     dtype = features.dtype
     if dtype not in (tf.float32, tf.float64):
         features = tf.cast(features, boxes.dtype)

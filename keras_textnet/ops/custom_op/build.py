@@ -1,24 +1,10 @@
-"""Building, caching and loading the native dynamic RoI pooling op, and choosing it or pure TF.
+"""Building and caching the native dynamic RoI pooling op.
 
-The op (``custom_ops/``: C++ CPU kernels, CUDA kernels, one contract with
-:func:`keras_textnet.ops.dynamic_roi_pooling.dynamic_roi_pooling`) is compiled on the user's
-machine, never shipped as a binary: :func:`build_custom_ops` (``keras-textnet build-ops``)
-compiles it with ``tf.sysconfig``'s flags into a cache folder keyed by the TensorFlow
-version, the compiler and a hash of the sources, so that a new TF or edited sources get a new
-build and an old build is never loaded into the wrong TF.
-
-Which implementation the pooling uses:
-
-* ``KERAS_TEXTNET_POOLING`` (environment) or :func:`set_pooling_implementation` (which wins):
-  ``"auto"`` (default), ``"custom"`` or ``"tf"``.
-* ``"auto"``: the custom op if it can be had (loaded from the cache, or built there once, at
-  first use, when a C++ compiler is found), else pure TF with one warning per process. Under
-  XLA (``jit_compile=True``) always pure TF: the op has no XLA kernel.
-* ``"custom"``: the op or an error saying why not. ``"tf"``: pure TF, silently (use it for
-  TFLite and ONNX exports, which cannot hold a custom op).
-
-The choice is made when a graph is traced: a ``tf.function`` keeps the implementation it was
-traced with. A SavedModel that holds the op loads only after :func:`load_custom_ops`.
+The op (``custom_ops/``: C++ CPU kernels, CUDA kernels) is compiled on the user's machine,
+never shipped as a binary: :func:`build_custom_ops` (``keras-textnet build-ops``) compiles it
+with ``tf.sysconfig``'s flags into a cache folder keyed by the TensorFlow version, the compiler
+and a hash of the sources, so that a new TF or edited sources get a new build and an old build
+is never loaded into the wrong TF.
 
 Environment: ``KERAS_TEXTNET_OPS_CACHE`` (cache folder, default
 ``$XDG_CACHE_HOME/keras_textnet/custom_ops``), ``CXX`` (the C++ compiler, default ``g++``),
@@ -27,7 +13,6 @@ Environment: ``KERAS_TEXTNET_OPS_CACHE`` (cache folder, default
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import logging
@@ -35,20 +20,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
-import warnings
 from pathlib import Path
 
 import tensorflow as tf
 
 logger = logging.getLogger(__name__)
 
-ENV_IMPLEMENTATION = "KERAS_TEXTNET_POOLING"
 ENV_CACHE = "KERAS_TEXTNET_OPS_CACHE"
-IMPLEMENTATIONS = ("auto", "custom", "tf")
 LIBRARY_NAME = "_dynamic_roi_pooling_ops.so"
-OP_NAME = "KerasTextnet>DynamicRoiPooling"
-GRAD_OP_NAME = "KerasTextnet>DynamicRoiPoolingGrad"
 
 _CXX_SOURCES = ("dynamic_roi_pooling_ops.cc", "dynamic_roi_pooling_kernels.cc")
 _CUDA_SOURCE = "dynamic_roi_pooling_kernels.cu.cc"
@@ -64,18 +43,15 @@ class CustomOpError(RuntimeError):
     """The custom op cannot be built or loaded; the message says why."""
 
 
-# --- sources, compiler, cache ----------------------------------------------------------------
-
-
 def source_dir() -> Path:
     """The folder with the op's sources: ``custom_ops/`` of a checkout, else the installed copy."""
-    here = Path(__file__).resolve()
-    for candidate in (here.parents[2] / "custom_ops", here.parents[1] / "custom_ops_src"):
+    package = Path(__file__).resolve().parents[2]          # keras_textnet/
+    for candidate in (package.parent / "custom_ops", package / "custom_ops_src"):
         if (candidate / _CXX_SOURCES[1]).is_file():
             return candidate
     raise CustomOpError(f"the custom op's sources are missing (looked for {_CXX_SOURCES[1]} in "
-                        f"{here.parents[2] / 'custom_ops'} and "
-                        f"{here.parents[1] / 'custom_ops_src'}).")
+                        f"{package.parent / 'custom_ops'} and "
+                        f"{package / 'custom_ops_src'}).")
 
 
 def _source_hash(folder: Path) -> str:
@@ -263,196 +239,3 @@ def cached_library(cache_dir=None) -> Path | None:
         if path.is_file():
             return path
     return None
-
-
-# --- loading -----------------------------------------------------------------------------------
-
-
-class _OpLibrary:
-    """The process's one copy of the op library: loaded at most once, failures remembered."""
-
-    def __init__(self, *, build: bool = True, cache_dir=None):
-        self.build = build
-        self.cache_dir = cache_dir
-        self.module = None
-        self.path = None
-        self.error: CustomOpError | None = None
-        self.warned = False
-        self.lock = threading.RLock()
-
-    def load(self):
-        with self.lock:
-            if self.module is not None:
-                return self.module
-            if self.error is not None:
-                raise self.error
-            try:
-                path = cached_library(self.cache_dir)
-                if path is None:
-                    if not self.build:
-                        raise CustomOpError("the op is not built (run `keras-textnet build-ops`).")
-                    # At first use the CUDA kernels are only worth minutes of nvcc with a GPU.
-                    cuda = cuda_build_possible()[0] and bool(tf.config.list_physical_devices("GPU"))
-                    path = build_custom_ops(cuda=cuda, cache_dir=self.cache_dir)
-                module = tf.load_op_library(str(path))
-            except CustomOpError as error:
-                self.error = error
-                raise
-            except (OSError, tf.errors.OpError, subprocess.SubprocessError) as error:
-                self.error = CustomOpError(f"loading the custom op failed: {error}")
-                raise self.error from error
-            _register_gradients(module)
-            self.module, self.path = module, path
-            return module
-
-
-_LIBRARY = _OpLibrary()
-_GRADIENTS_REGISTERED = False
-_setting: str | None = None
-
-
-@tf.autograph.experimental.do_not_convert
-def load_custom_ops():
-    """Loads (building at first use if needed) the op library and returns its module.
-
-    Call it before ``tf.saved_model.load`` of a SavedModel that holds the op.
-
-    Raises:
-        CustomOpError: when the op cannot be built or loaded.
-    """
-    return _LIBRARY.load()
-
-
-def custom_ops_path() -> Path | None:
-    """The path of the loaded library, or None when it is not loaded."""
-    return _LIBRARY.path
-
-
-def _register_gradients(module):
-    global _GRADIENTS_REGISTERED
-    if _GRADIENTS_REGISTERED:
-        return
-
-    def _attrs(op):
-        return dict(spatial_scale=op.get_attr("spatial_scale"),
-                    pooled_height=op.get_attr("pooled_height"),
-                    max_width=op.get_attr("max_width"),
-                    sampling_ratio=op.get_attr("sampling_ratio"),
-                    aligned=op.get_attr("aligned"))
-
-    @tf.RegisterGradient(OP_NAME)
-    def _pooling_grad(op, grad_pooled, _grad_widths):  # widths are integers: no gradient
-        features, boxes, box_indices, angles = op.inputs
-        grad = module.keras_textnet_dynamic_roi_pooling_grad(
-            grad_pooled, boxes, box_indices, angles, tf.shape(features, out_type=tf.int32),
-            **_attrs(op))
-        return [grad, None, None, None]
-
-    @tf.RegisterGradient(GRAD_OP_NAME)
-    def _pooling_grad_grad(op, grad_grad_features):
-        # The gradient op is linear in grad_pooled: its own gradient is the forward pooling.
-        _, boxes, box_indices, angles, _ = op.inputs
-        pooled, _ = module.keras_textnet_dynamic_roi_pooling(
-            grad_grad_features, boxes, box_indices, angles, **_attrs(op))
-        return [pooled, None, None, None, None]
-
-    _GRADIENTS_REGISTERED = True
-
-
-# --- choosing the implementation -----------------------------------------------------------
-
-
-def _check_name(name, source):
-    if name not in IMPLEMENTATIONS:
-        raise ValueError(f"{source} must be one of {', '.join(IMPLEMENTATIONS)}; got {name!r}.")
-    return name
-
-
-@tf.autograph.experimental.do_not_convert
-def get_pooling_implementation() -> str:
-    """The setting in force: :func:`set_pooling_implementation`'s, else the environment's."""
-    if _setting is not None:
-        return _setting
-    value = os.environ.get(ENV_IMPLEMENTATION, "auto").strip().lower() or "auto"
-    return _check_name(value, f"the environment variable {ENV_IMPLEMENTATION}")
-
-
-def set_pooling_implementation(name: str | None) -> str | None:
-    """Forces ``"custom"`` or ``"tf"`` (or ``"auto"``); ``None`` returns to the environment's.
-
-    Returns the previous setting (``None`` when none was set), for restoring it.
-    """
-    global _setting
-    if name is not None:
-        _check_name(name, "the pooling implementation")
-    previous, _setting = _setting, name
-    return previous
-
-
-@contextlib.contextmanager
-def pooling_implementation(name: str):
-    """``with pooling_implementation("tf"): ...`` uses ``name`` inside the block only."""
-    previous = set_pooling_implementation(name)
-    try:
-        yield
-    finally:
-        set_pooling_implementation(previous)
-
-
-def _in_xla_context() -> bool:
-    """Whether the graph being traced will be compiled by XLA (TF-internal API; False if gone)."""
-    try:
-        from tensorflow.python.framework import ops
-        from tensorflow.python.ops import control_flow_util
-
-        return bool(control_flow_util.GraphOrParentsInXlaContext(ops.get_default_graph()))
-    except (ImportError, AttributeError):
-        return False
-
-
-@tf.autograph.experimental.do_not_convert
-def use_custom_op() -> bool:
-    """Whether the pooling traced now runs the custom op (loading it if needed).
-
-    ``"auto"`` falls back to pure TF (warning once per process) when the op is unavailable,
-    and uses pure TF under XLA. ``"custom"`` raises CustomOpError when the op is unavailable.
-    """
-    setting = get_pooling_implementation()
-    if setting == "tf":
-        return False
-    if setting == "custom":
-        load_custom_ops()
-        return True
-    if _in_xla_context():
-        return False
-    try:
-        load_custom_ops()
-        return True
-    except CustomOpError as error:
-        library = _LIBRARY
-        with library.lock:
-            if not library.warned:
-                library.warned = True
-                warnings.warn(
-                    f"keras_textnet: the custom dynamic RoI pooling op is unavailable ({error}); "
-                    f"using the pure-TF implementation (same results, slower). Build it with "
-                    f"`keras-textnet build-ops`, or set {ENV_IMPLEMENTATION}=tf to silence this.",
-                    RuntimeWarning, stacklevel=3)
-        return False
-
-
-@tf.autograph.experimental.do_not_convert
-def active_pooling_implementation() -> str:
-    """``"custom"`` or ``"tf"``: what the pooling traced now would run."""
-    return "custom" if use_custom_op() else "tf"
-
-
-def describe() -> str:
-    """One line for logs and the CLI: the setting, the library, or why there is none."""
-    setting = get_pooling_implementation()
-    path = _LIBRARY.path
-    if path is not None:
-        return f"pooling implementation: {setting}; custom op loaded from {path}"
-    if _LIBRARY.error is not None:
-        return f"pooling implementation: {setting}; custom op unavailable: {_LIBRARY.error}"
-    return f"pooling implementation: {setting}; custom op not loaded yet"
