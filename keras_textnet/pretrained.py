@@ -95,9 +95,8 @@ def load_model(path=None, *, preset: str | None = None, **settings):
         raise FileNotFoundError(f"model file not found: {path}")
     if path.name.lower().endswith(".weights.h5"):
         if preset is None:
-            raise ModelSourceError(f"{path}: a weights file holds no architecture: give the "
-                                   f"preset it was trained with (preset=, or export's "
-                                   f"--preset)")
+            raise ModelSourceError(f"{path}: a weights file needs the preset it was trained "
+                                   f"with (preset=, or --preset of keras-textnet export)")
         net = _from_preset(preset, settings)
         try:
             net.load_weights(path)
