@@ -93,6 +93,35 @@ def test_tflite_reader_gives_prediction_json_for_any_image(tflite_dir):
         assert 0 <= x0 < x1 <= 150 and 0 <= y0 < y1 <= 200
 
 
+def test_litert_example_reads_as_the_library_runs_the_model(tflite_dir, page):
+    """export/litert_example.py: the tensors of keras_textnet's LiteRT runner, decoded."""
+    from keras_textnet.export.tflite import TFLiteTextNet
+
+    example = _export_recipe("litert_example")
+    path = tflite_dir / "textnet_fp32.tflite"
+    reader = example.LiteRTReader(path)
+    library = TFLiteTextNet(path)
+    assert reader.input_size == library.input_size == SIZE
+    image = page[0, :80, :100]  # smaller than the input: letterboxed without a resize
+    got = reader.read(image)
+    batch, _ = output_helpers.letterbox(image, SIZE)
+    tensors = library.run(batch)
+    n = int(tensors["count"][0])
+    expected = [library.charset.decode(tensors["char_ids"][0, d, :tensors["lengths"][0, d]])
+                for d in range(n)]
+    assert n > 0 and (got["width"], got["height"]) == (100, 80)
+    assert sorted(line["text"] for line in got["lines"]) == sorted(t for t in expected
+                                                                   if t.strip())
+    assert example.main([str(path), str(_write_png(tflite_dir / "page.png", image))]) == 0
+
+
+def _write_png(path, image):
+    import cv2
+
+    cv2.imwrite(str(path), np.ascontiguousarray(image[..., ::-1]))
+    return path
+
+
 def test_quantized_variant_keeps_only_weights_quantized(tflite_dir):
     from ai_edge_litert import schema_py_generated as schema
 
@@ -202,6 +231,46 @@ def test_saved_model_refuses_corrupt_input_and_keeps_serving(serving):
         with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(message)):
             serve(images=tf.constant([good, bad]))
     assert serve(images=tf.constant([good]))["count"].shape == (1,)  # still serving
+
+
+def _export_recipe(name):
+    """A script of the top-level ``export/`` folder, loaded as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "export" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_serving_client_reads_what_the_signature_returns(tiny, serving):
+    """export/serving_client.py on the SavedModel's own answer, as TF Serving's REST gives it."""
+    import base64
+    import json
+
+    import cv2
+
+    client = _export_recipe("serving_client")
+    _, loaded = serving
+    image = np.full((70, 90, 3), 250, np.uint8)
+    image[10:30, 5:80] = np.random.default_rng(1).integers(0, 100, (20, 75, 3))
+    _, png = cv2.imencode(".png", image[..., ::-1])
+    request = json.loads(client.build_request([png.tobytes()]))
+    files = [base64.b64decode(v["b64"]) for v in request["inputs"]["images"]]
+    out = loaded.signatures[request["signature_name"]](images=tf.constant(files))
+    answer = {"outputs": {k: np.vectorize(bytes.decode, otypes=[object])(v.numpy()).tolist()
+                          if v.dtype == tf.string else v.numpy().tolist()
+                          for k, v in out.items()}}
+    page, = client.parse_response(json.dumps(answer))
+    n = int(out["count"][0])
+    texts = [t.decode() for t in out["transcriptions"].numpy()[0, :n] if t.decode().strip()]
+    assert n > 0 and (page["width"], page["height"]) == (90, 70)
+    assert sorted(line["text"] for line in page["lines"]) == sorted(texts)
+    for line in page["lines"]:
+        x0, y0, x1, y1 = line["box"]
+        assert 0 <= x0 <= x1 <= 90 and 0 <= y0 <= y1 <= 70
 
 
 # -------------------------------------------------------------------- ONNX
