@@ -586,7 +586,13 @@ def _cmap_lookup(raw: bytes, codes: list[int]) -> dict[int, int] | None:
 
     Reads only the subtable needed (format 4, 12, 6 or 0 of a Unicode or
     Mac Roman encoding, whose ASCII range is Unicode's); fontTools would
-    decompile whole tables, which costs most of a discovery.
+    decompile whole tables. Measured on the 121 font files of the dev machine
+    (issue 11): :meth:`FontLibrary.discover` took 412-562 ms with this reader
+    and 700-843 ms with fontTools' ``getBestCmap`` (fastest of 8 scans in each
+    of two runs on 2 busy cores; the same 63 faces); the lookups alone took
+    4 ms and 1.3 s. Every process pays a
+    discovery before its first synthetic page, so the reader stays; a cmap it
+    cannot read (None) goes to fontTools.
     """
     _, num = struct.unpack_from(">HH", raw, 0)
     records = {}
