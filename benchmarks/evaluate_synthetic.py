@@ -1,4 +1,4 @@
-"""Scores a trained model on held-out synthetic pages with the protocol of DESIGN.md.
+"""Scores a trained model on held-out synthetic pages with the protocol of docs/evaluation.md.
 
     python benchmarks/evaluate_synthetic.py --model runs/mobilenet_synth/model.keras \\
         --pages 50 --out docs/results/mobilenet_synth
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
         f"{args.pages} pages ({args.page_size}, seeds {args.first_seed}..), "
         f"{metrics['seconds_per_page']} s/page on {metrics['machine']}.",
         "",
-        "## Words (the protocol of DESIGN.md)",
+        "## Words (the protocol of docs/evaluation.md)",
         "```", str(words), "```",
         "",
         "## Lines",

@@ -17,7 +17,7 @@ and the degraded set); ``--limit N`` the first N of each file.
 
 Each page is read by Tesseract (``OMP_THREAD_LIMIT=1``, ``--psm 3``, English)
 and by our model, alternately, and both are scored with the protocol of
-DESIGN.md (words; lines too): detection F, end-to-end F exact and normalized,
+docs/evaluation.md (words; lines too): detection F, end-to-end F exact and normalized,
 CER over matched words, seconds per page, for every set and for every document
 of a set (records' ``doc``). Seconds per page are wall time of the reading
 itself: Tesseract's process (start-up included) and our predictor (resize,
@@ -247,7 +247,7 @@ def main(argv=None) -> int:
                f"Command: `{results['command']}`  ",
                f"Model: `{model_path}`  ",
                f"Machine: {results['machine']}", "",
-               "Words scored with the protocol of DESIGN.md (IoU >= 0.5, one-to-one); "
+               "Words scored with the protocol of docs/evaluation.md (IoU >= 0.5, one-to-one); "
                "'e2e F lines' scores whole lines (normalized text). Tesseract: `--psm 3 -l eng`, "
                "`OMP_THREAD_LIMIT=1`, process start-up included in its time. 'GT-line CER' / "
                "'GT lines exact': our recognizer reading the readable ground-truth lines from "

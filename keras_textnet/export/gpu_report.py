@@ -1,7 +1,7 @@
 """How much of a TFLite model a mobile GPU delegate can take: our own analysis.
 
 The GPU-compatibility analyzer shipped in this TF wheel reports every model as
-compatible (DESIGN.md), so it proves nothing. This module reads the flatbuffer
+compatible (docs/export.md), so it proves nothing. This module reads the flatbuffer
 itself and, for every node:
 
 1. classifies it with the rules of the upstream GPU delegate
