@@ -1,10 +1,11 @@
-"""FeaturePyramid: levels, channels, odd-size alignment, config, saving, TFLite ops."""
+"""FeaturePyramid: levels, channels, odd-size alignment, the layer harness, saving, TFLite ops."""
 
 import math
 
 import keras
 import numpy as np
 import pytest
+from harness import run_graph_fit_test, run_layer_test
 
 from keras_textnet.layers.feature_pyramid import FeaturePyramid
 from keras_textnet.models.backbones import build_backbone
@@ -166,6 +167,33 @@ def test_get_config_holds_every_argument_and_round_trips():
     clone(_features(64, 96))
     assert isinstance(clone.lateral_convs[0].kernel_initializer, keras.initializers.HeNormal)
     assert len(clone.losses) == len(clone.lateral_convs) + len(clone.output_convs) + 1
+
+
+# Every argument off its default; a 32 x 32 page at batch 2 (C5 is 1 x 1, P6 from C5 too).
+HARNESS_KWARGS = {
+    "min_level": 2,
+    "max_level": 6,
+    "channels": 4,
+    "backbone_max_level": 5,
+    "use_p6_from": "C5",
+    "kernel_initializer": "he_normal",
+    "kernel_regularizer": keras.regularizers.L2(1e-4),
+    "name": "fpn",
+}
+
+
+def test_passes_the_layer_harness(tmp_path):
+    run_layer_test(
+        FeaturePyramid, HARNESS_KWARGS, (_features(32, 32, channels=(3, 3, 3, 3), batch=2),),
+        tmp_path=tmp_path,
+        expected_output_shape={f"P{level}": (2, max(32 // 2**level, 1), max(32 // 2**level, 1), 4)
+                               for level in range(2, 7)})
+
+
+@pytest.mark.slow
+def test_one_fit_step_in_a_graph():
+    run_graph_fit_test(FeaturePyramid, HARNESS_KWARGS,
+                       (_features(32, 32, channels=(3, 3, 3, 3), batch=2),))
 
 
 def test_defaults_are_the_papers_levels():

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from harness import check_symbolic_call, run_graph_fit_test, run_layer_test
 
 from keras_textnet.layers import region_proposal_head as head_module
 from keras_textnet.layers.region_proposal_head import RegionProposalHead
@@ -152,29 +153,31 @@ def test_head_output_order_matches_generate_anchors():
                                expected_h * np.array(ratios)[anchor_type % len(ratios)])
 
 
-def test_head_get_config_round_trip_and_saving(tmp_path):
-    head = RegionProposalHead(anchors_per_location=6, channels=8, level_names=("A", "B"),
-                              kernel_initializer="he_normal", name="rpn")
-    config = head.get_config()
-    assert config["anchors_per_location"] == 6
-    assert config["channels"] == 8
-    assert config["level_names"] == ["A", "B"]
-    assert config["kernel_initializer"]["class_name"] == "HeNormal"
-    clone = RegionProposalHead.from_config(config)
-    assert clone.get_config() == config
+HEAD_KWARGS = {"anchors_per_location": 6, "channels": 8, "level_names": ("A", "B"),
+               "kernel_initializer": "he_normal", "name": "rpn"}
 
-    inputs = {"A": keras.Input((None, None, 4), name="A"),
-              "B": keras.Input((None, None, 4), name="B")}
-    model = keras.Model(inputs, head(inputs))
-    data = {"A": np.random.rand(2, 6, 5, 4).astype("float32"),
-            "B": np.random.rand(2, 3, 3, 4).astype("float32")}
-    expected = model(data)
-    assert expected[0].shape == (2, (30 + 9) * 6)
-    path = tmp_path / "rpn.keras"
-    model.save(path)
-    restored = keras.models.load_model(path)
-    for a, b in zip(expected, restored(data)):
-        np.testing.assert_allclose(a, b, atol=1e-6)
+
+def _head_features(seed=0):
+    rng = np.random.default_rng(seed)
+    return {"A": rng.random((2, 6, 5, 4)).astype("float32"),
+            "B": rng.random((2, 3, 3, 4)).astype("float32")}
+
+
+def test_head_passes_the_layer_harness(tmp_path):
+    """Config (every argument, ``level_names`` as a list, He normal), serialization,
+    symbolic call, .keras save and load (free sizes), one fit step, mixed precision."""
+    features = _head_features()
+    run_layer_test(RegionProposalHead, HEAD_KWARGS, (features,), tmp_path=tmp_path,
+                   input_shapes=({"A": (None, None, 4), "B": (None, None, 4)},),
+                   expected_output_shape=((2, (30 + 9) * 6), (2, (30 + 9) * 6, 4)))
+    # With the sizes known, the symbolic call knows the anchor count too.
+    check_symbolic_call(RegionProposalHead(**HEAD_KWARGS), (features,),
+                        RegionProposalHead(**HEAD_KWARGS)(features))
+
+
+@pytest.mark.slow
+def test_head_one_fit_step_in_a_graph():
+    run_graph_fit_test(RegionProposalHead, HEAD_KWARGS, (_head_features(),))
 
 
 def test_head_rejects_bad_arguments_and_inputs():

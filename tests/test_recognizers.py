@@ -1,12 +1,14 @@
-"""Text recognition heads: shapes, lengths, masking, serialization, gradients."""
+"""Text recognition heads: shapes, lengths, masking, the layer harness, gradients."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from harness import check_dtype_argument, run_graph_fit_test, run_layer_test
 
 from keras_textnet.layers.bilstm_recognizer import BiLSTMRecognizer
 from keras_textnet.layers.conv_attention_recognizer import ConvAttentionRecognizer
+from keras_textnet.layers.recognizer_base import HeightCollapse
 from keras_textnet.layers.recognizers import build_recognizer
 
 HP, WMAX, CHANNELS, CLASSES = 8, 40, 12, 11
@@ -76,32 +78,54 @@ def test_batchnorm_statistics_ignore_padding():
     np.testing.assert_allclose(a.numpy()[valid], b.numpy()[valid], atol=1e-4)
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_get_config_round_trip(kind):
-    head = _make(kind, name="trn")
-    config = head.get_config()
-    for key, value in SMALL[kind].items():
-        assert config[key] == value
-    assert config["num_classes"] == CLASSES
-    clone = type(head).from_config(config)
-    assert clone.get_config() == config
+# A recognizer's sublayers are created without ``dtype=self.dtype_policy`` (HeightCollapse's
+# too), so ``dtype="mixed_float16"`` given to the head alone does not reach them; the global
+# policy, which training sets, does. Found by the layer harness; the two recognizer modules
+# are being reworked in another change, which owns the fix.
+_DTYPE_ARGUMENT_BUG = ("the recognizers and HeightCollapse create their sublayers without "
+                       "dtype=self.dtype_policy")
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_saved_keras_model_gives_identical_outputs(kind, tmp_path):
-    pooled_in = keras.Input((HP, WMAX, CHANNELS), name="pooled")
-    widths_in = keras.Input((), dtype="int32", name="widths")
-    logits, lengths = _make(kind)(pooled_in, widths_in)
-    model = keras.Model([pooled_in, widths_in], [logits, lengths])
-    assert model.output_shape[0] == (None, WMAX // 2, CLASSES)
-    pooled, widths = _inputs(1)
-    before = model.predict([pooled, widths], verbose=0)
-    path = tmp_path / f"{kind}.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path)
-    after = loaded.predict([pooled, widths], verbose=0)
-    np.testing.assert_array_equal(after[1], before[1])
-    np.testing.assert_allclose(after[0], before[0], atol=1e-6)
+def test_passes_the_layer_harness(kind, tmp_path):
+    """Config (every SMALL argument kept), serialization, symbolic call, .keras save and load
+    (identical logits and lengths), one fit step, mixed precision (logits stay float32)."""
+    head = _make(kind)
+    run_layer_test(
+        type(head), {"num_classes": CLASSES, **SMALL[kind], "name": "trn"}, _inputs(1),
+        tmp_path=tmp_path, expected_output_shape=((4, WMAX // 2, CLASSES), (4,)),
+        expected_output_dtype=("float32", "int32"), expected_mixed_dtype=("float32", "int32"),
+        skip={"dtype_argument": _DTYPE_ARGUMENT_BUG + " (the strict xfail below)"})
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_DTYPE_ARGUMENT_BUG)
+@pytest.mark.parametrize("kind", KINDS)
+def test_dtype_argument_reaches_every_sublayer(kind):
+    check_dtype_argument(type(_make(kind)), {"num_classes": CLASSES, **SMALL[kind]},
+                         _inputs(1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_fit_step_in_a_graph(kind):
+    run_graph_fit_test(type(_make(kind)), {"num_classes": CLASSES, **SMALL[kind]}, _inputs(1))
+
+
+def test_height_collapse_passes_the_layer_harness(tmp_path):
+    run_layer_test(
+        HeightCollapse, {"filters": 24, "collapse_filters": 16, "downsample": 2}, _inputs(1),
+        tmp_path=tmp_path, expected_output_shape=((4, WMAX // 2, 24), (4,)),
+        expected_output_dtype=("float32", "int32"),
+        skip={"serialization": "not registered for .keras files: an inner stage, built and "
+                               "saved by the recognizer that holds it, never alone",
+              "saving": "the same: saved as part of its recognizer (see above)",
+              "dtype_argument": _DTYPE_ARGUMENT_BUG + " (the strict xfail below)"})
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_DTYPE_ARGUMENT_BUG)
+def test_height_collapse_dtype_argument_reaches_every_sublayer():
+    check_dtype_argument(HeightCollapse, {"filters": 24, "collapse_filters": 16,
+                                          "downsample": 2}, _inputs(1))
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -1,8 +1,11 @@
 """TextNet: presets, training step, inference outputs, saving, the predictor."""
 
+import copy
+
 import numpy as np
 import pytest
 import tensorflow as tf
+from harness import run_model_test
 
 from keras_textnet.charset import Charset
 from keras_textnet.models.text_net import DEFAULT_LOSS_WEIGHTS, TextNet
@@ -39,17 +42,25 @@ def test_train_step_gives_every_loss_and_changes_weights(tiny_after_two_steps):
     assert changed > 0.9 * len(trained.before)
 
 
-def test_keras_file_round_trip_gives_identical_outputs(tiny, tmp_path):
-    import keras
+_FROM_CONFIG_BUG = ("TextNet.from_config(config) empties config['backbone']['config']: Keras's "
+                    "Functional.from_config pops the keys of the config it is given")
 
-    path = tmp_path / "tiny.keras"
-    tiny.save(path)
-    again = keras.models.load_model(path, compile=False)
-    assert isinstance(again, TextNet) and again.charset == tiny.charset
+
+def test_passes_the_model_harness(tiny, tmp_path):
+    """Config round trip, serialization, and a .keras file giving identical outputs."""
     images = tf.constant(np.random.default_rng(0).integers(0, 255, (1, 96, 128, 3), np.uint8))
-    a, b = tiny(images), again(images)
-    for k in a:
-        np.testing.assert_allclose(a[k].numpy(), b[k].numpy(), atol=1e-5, err_msg=k)
+    again = run_model_test(tiny, (images,), tmp_path=tmp_path, atol=1e-5,
+                           skip={"config_argument": _FROM_CONFIG_BUG + " (the strict xfail "
+                                                                       "below)"})
+    assert isinstance(again, TextNet) and again.charset == tiny.charset
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_FROM_CONFIG_BUG)
+def test_from_config_leaves_its_config_alone(tiny):
+    config = tiny.get_config()
+    given = copy.deepcopy(config)
+    TextNet.from_config(given)
+    assert given == config
 
 
 def test_config_round_trip_keeps_every_setting():
