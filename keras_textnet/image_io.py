@@ -28,10 +28,12 @@ would refuse large scans before ours could explain).
 
 from __future__ import annotations
 
+import errno
 import io
 import math
+import os
+import stat
 import struct
-from pathlib import Path
 
 import numpy as np
 
@@ -222,19 +224,48 @@ def _pillow_rgb(im, rawmode: str) -> np.ndarray:
     return np.asarray(im)
 
 
+def check_input_path(source, error: type[ImageReadError] = ImageReadError) -> None:
+    """Refuses, with one line naming it, a path that is not a regular file.
+
+    Missing paths, broken links and link loops, folders, and non-regular files:
+    a named pipe (FIFO) would block the read forever, a device such as
+    ``/dev/zero`` would never end, a socket cannot be read at all.
+
+    Raises:
+        error: an :class:`ImageReadError` (or the subclass given) naming
+            ``source`` and what it is.
+    """
+    try:
+        st = os.stat(source)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise error(f"{source}: is a loop of symbolic links, not a file") from None
+        if e.errno == errno.ENOENT and os.path.islink(source):
+            raise error(f"{source}: is a broken symbolic link (to {os.readlink(source)!r}, "
+                        "which does not exist)") from None
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise error(f"{source}: no such file") from None
+        raise error(f"{source}: cannot be read ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{source}: is a folder, not an image or a PDF")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "not a plain file")
+        raise error(f"{source}: is {kind}, not a regular file; give an image or PDF file "
+                    "(or - to read standard input)")
+
+
 def _check_path(source) -> str:
-    """The name to quote in messages; refuses missing, folder and empty files."""
+    """The name to quote in messages; refuses what is not a non-empty regular file."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         if not len(source):
             raise ImageReadError("<bytes>: the file is empty")
         return "<bytes>"
     name = str(source)
-    path = Path(source)
-    if not path.exists():
-        raise ImageReadError(f"{name}: no such file")
-    if path.is_dir():
-        raise ImageReadError(f"{name}: is a folder, not an image")
-    if path.stat().st_size == 0:
+    check_input_path(name)
+    if os.stat(name).st_size == 0:
         raise ImageReadError(f"{name}: the file is empty")
     return name
 
@@ -463,5 +494,5 @@ def _array_to_rgb(arr: np.ndarray, max_pixels: int) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageReadError", "decode_image", "decode_image_tensor",
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageReadError", "check_input_path", "decode_image", "decode_image_tensor",
            "image_size", "probe_image", "read_image"]

@@ -30,11 +30,9 @@ file never stops the others.
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import warnings
@@ -46,6 +44,7 @@ from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
+from keras_textnet import image_io
 from keras_textnet.image_io import DEFAULT_MAX_PIXELS, ImageReadError, probe_image, read_image
 
 #: The resolution PDF pages are rendered at by default: that of the model's PDF
@@ -95,35 +94,8 @@ def unexpected_error_message(label: str, e: BaseException) -> str:
 
 
 def check_input_path(source: str) -> None:
-    """Refuses, with one line naming it, a path that is not a regular file.
-
-    Missing paths, broken links and link loops, folders, and non-regular files:
-    a named pipe (FIFO) would block the read forever, a device such as
-    ``/dev/zero`` would never end, a socket cannot be read at all.
-
-    Raises:
-        DocumentReadError: naming ``source`` and what it is.
-    """
-    try:
-        st = os.stat(source)
-    except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise DocumentReadError(f"{source}: is a loop of symbolic links, not a file") from None
-        if e.errno == errno.ENOENT and os.path.islink(source):
-            raise DocumentReadError(f"{source}: is a broken symbolic link (to "
-                                    f"{os.readlink(source)!r}, which does not exist)") from None
-        if e.errno in (errno.ENOENT, errno.ENOTDIR):
-            raise DocumentReadError(f"{source}: no such file") from None
-        raise DocumentReadError(f"{source}: cannot be read ({e.strerror or e})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise DocumentReadError(f"{source}: is a folder, not an image or a PDF")
-    if not stat.S_ISREG(st.st_mode):
-        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else
-                "a socket" if stat.S_ISSOCK(st.st_mode) else
-                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
-                "not a plain file")
-        raise DocumentReadError(f"{source}: is {kind}, not a regular file; give an image or PDF "
-                                f"file (or - to read standard input)")
+    """:func:`keras_textnet.image_io.check_input_path`, raising :class:`DocumentReadError`."""
+    image_io.check_input_path(source, DocumentReadError)
 
 
 @contextmanager

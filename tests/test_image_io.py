@@ -74,6 +74,29 @@ def test_truncated_missing_folder_and_huge(tmp_path):
         read_image(big, max_pixels=10_000)
 
 
+def test_a_pipe_or_a_device_is_refused_before_it_is_opened(tmp_path):
+    """Opening a named pipe blocks until a writer comes; /dev/zero never ends."""
+    import os
+    import threading
+
+    from keras_textnet.image_io import image_size, probe_image
+
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    # Should a reader open the pipe, this writer unblocks it and the test fails, not hangs.
+    guard = threading.Timer(10.0, lambda: os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)))
+    guard.start()
+    try:
+        for read in (read_image, image_size, probe_image):
+            with pytest.raises(ImageReadError, match="named pipe"):
+                read(pipe)
+    finally:
+        guard.cancel()
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ImageReadError, match="is a device, not a regular file"):
+            read_image("/dev/zero")
+
+
 def test_multipage_tiff_pages_and_probe(tmp_path):
     from keras_textnet.image_io import probe_image
 
