@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_textnet.export import outputs as output_helpers
+from keras_textnet.export.exported_text_net import ExportedTextNet
 from keras_textnet.export.model_source import (
     ExportError,
     check_input_size,
@@ -71,39 +72,33 @@ def export_onnx(model, out_dir, input_size=None, name: str = "textnet",
     return path
 
 
-class OnnxTextNet:
+class OnnxTextNet(ExportedTextNet):
     """Reads pages with an exported ``.onnx`` model in ONNX Runtime (CPU).
 
     Args:
-        path: the ``.onnx`` file.
-        info: its model info (dict or path); by default ``model_info.json``
-            next to the model.
+        path, info: the ``.onnx`` file and its model info, as
+            :class:`~keras_textnet.export.exported_text_net.ExportedTextNet`.
         input_size: ``(H, W)`` pages are letterboxed to; default the model's
             fixed size if it has one, else 1024x768.
         num_threads: intra-op threads (``None``: ONNX Runtime's default).
     """
 
+    format_name = "ONNX"
+
     def __init__(self, path, info=None, input_size=None, num_threads: int | None = None):
         import onnxruntime as ort
 
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"ONNX model not found: {path}")
-        if not isinstance(info, dict):
-            info = output_helpers.read_model_info(info if info is not None else path.parent)
-        self.path = path
-        self.info = info
-        self.charset = output_helpers.charset_of(info)
+        super().__init__(path, info)
         ort.set_default_logger_severity(3)  # tf2onnx's nearest resize warns on every load
         options = ort.SessionOptions()
         if num_threads:
             options.intra_op_num_threads = int(num_threads)
             options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options,
+        self.session = ort.InferenceSession(str(self.path), options,
                                             providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
-        fixed = info.get("input_size")
+        fixed = self.info.get("input_size")
         self.input_size = tuple(input_size or fixed or (1024, 768))
         check_input_size(self.input_size)
 
@@ -112,11 +107,6 @@ class OnnxTextNet:
         values = self.session.run(self.output_names, {self.input_name: np.asarray(batch,
                                                                                   np.uint8)})
         return dict(zip(self.output_names, values))
-
-    def predict_image(self, image, file: str | None = None, min_score: float = 0.0) -> dict:
-        """Words and lines of one image (path, bytes or array), prediction-JSON shaped."""
-        return output_helpers.predict_page(self.run, image, self.input_size, self.charset,
-                                           file=file, min_score=min_score)
 
 
 __all__ = ["DEFAULT_OPSET", "OnnxTextNet", "export_onnx"]

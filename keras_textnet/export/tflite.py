@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_textnet.export import outputs as output_helpers
+from keras_textnet.export.exported_text_net import ExportedTextNet
 from keras_textnet.export.model_source import (
     ExportError,
     check_input_size,
@@ -335,31 +336,25 @@ def export_tflite(model, out_dir, input_size=DEFAULT_INPUT_SIZE, variants=VARIAN
     return written
 
 
-class TFLiteTextNet:
+class TFLiteTextNet(ExportedTextNet):
     """Reads pages with an exported ``.tflite`` model in the LiteRT interpreter.
 
     Args:
-        path: the ``.tflite`` file.
-        info: its model info (dict or path); by default ``model_info.json``
-            next to the model.
+        path, info: the ``.tflite`` file and its model info, as
+            :class:`~keras_textnet.export.exported_text_net.ExportedTextNet`.
         num_threads: CPU threads of the interpreter (``None``: LiteRT's default).
 
     ``run(batch)`` gives the raw output tensors of a ``(1, H, W, 3)`` uint8 input;
     ``predict_image(image)`` the prediction-JSON page of any image.
     """
 
+    format_name = "TFLite"
+
     def __init__(self, path, info=None, num_threads: int | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"TFLite model not found: {path}")
-        if not isinstance(info, dict):
-            info = output_helpers.read_model_info(info if info is not None else path.parent)
-        self.path = path
-        self.info = info
-        self.charset = output_helpers.charset_of(info)
-        self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        super().__init__(path, info)
+        self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
         self._runner = self.interpreter.get_signature_runner("serving_default")
         shape = self._runner.get_input_details()["images"]["shape"]
         self.input_size = (int(shape[1]), int(shape[2]))
@@ -367,11 +362,6 @@ class TFLiteTextNet:
     def run(self, batch):
         """Output tensors (name -> array) of one ``(1, H, W, 3)`` uint8 input."""
         return self._runner(images=batch)
-
-    def predict_image(self, image, file: str | None = None, min_score: float = 0.0) -> dict:
-        """Words and lines of one image (path, bytes or array), prediction-JSON shaped."""
-        return output_helpers.predict_page(self.run, image, self.input_size, self.charset,
-                                           file=file, min_score=min_score)
 
 
 __all__ = [

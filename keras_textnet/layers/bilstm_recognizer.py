@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import keras
 from keras import ops
 
-from keras_textnet.layers.recognizer_base import (
-    HeightCollapse,
-    RecognizerBase,
-    _check_positive_int,
-    _check_rate,
-    column_mask,
-)
+from keras_textnet.layers.recognizer_base import RecognizerBase, _check_positive_int, column_mask
 
 
 @keras.saving.register_keras_serializable(package="keras_textnet")
@@ -60,30 +52,18 @@ class BiLSTMRecognizer(RecognizerBase):
 
     def __init__(self, num_classes, units=128, num_layers=2, dropout=0.1, downsample=2,
                  filters=None, collapse_filters=None, **kwargs):
-        super().__init__(**kwargs)
-        _check_positive_int("num_classes", num_classes, minimum=2)
+        super().__init__(num_classes, dropout, downsample, collapse_filters, **kwargs)
         _check_positive_int("units", units)
         _check_positive_int("num_layers", num_layers)
-        _check_positive_int("downsample", downsample)
-        _check_rate("dropout", dropout)
         if filters is not None:
             _check_positive_int("filters", filters)
-        if collapse_filters is not None:
-            _check_positive_int("collapse_filters", collapse_filters)
-        self.num_classes = num_classes
         self.units = units
         self.num_layers = num_layers
-        self.dropout = dropout
-        self.downsample = downsample
         self.filters = filters
-        self.collapse_filters = collapse_filters
 
     def build(self, pooled_shape, widths_shape=None):
         filters = self.filters or 2 * self.units
-        self.collapse = HeightCollapse(filters, self.collapse_filters or self.units,
-                                       self.downsample, name="collapse")
-        self.collapse.build(pooled_shape)
-        steps = None if pooled_shape[2] is None else math.ceil(pooled_shape[2] / self.downsample)
+        steps = self.build_collapse(pooled_shape, filters, self.collapse_filters or self.units)
         shape = (None, steps, filters)
         self.rnns = []
         for i in range(self.num_layers):
@@ -109,13 +89,6 @@ class BiLSTMRecognizer(RecognizerBase):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "num_classes": self.num_classes,
-            "units": self.units,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout,
-            "downsample": self.downsample,
-            "filters": self.filters,
-            "collapse_filters": self.collapse_filters,
-        })
+        config.update({"units": self.units, "num_layers": self.num_layers,
+                       "filters": self.filters})
         return config

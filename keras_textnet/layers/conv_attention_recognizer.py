@@ -8,18 +8,10 @@ line, with the blank at class ``0``.
 
 from __future__ import annotations
 
-import math
-
 import keras
 from keras import ops
 
-from keras_textnet.layers.recognizer_base import (
-    HeightCollapse,
-    RecognizerBase,
-    _check_positive_int,
-    _check_rate,
-    column_mask,
-)
+from keras_textnet.layers.recognizer_base import RecognizerBase, _check_positive_int, column_mask
 
 _PACKAGE = "keras_textnet"
 
@@ -28,8 +20,9 @@ _PACKAGE = "keras_textnet"
 class ConvAttentionRecognizer(RecognizerBase):
     """Text recognition head: conv + masked 1-D self-attention, no recurrence, CTC logits.
 
-    1. :class:`HeightCollapse`: 2-D convolutions (BatchNorm, ReLU, max-pooling)
-       fold the pooled height to 1 and divide the width by ``downsample``.
+    1. :class:`~keras_textnet.layers.recognizer_base.HeightCollapse`: 2-D convolutions
+       (BatchNorm, ReLU, max-pooling) fold the pooled height to 1 and divide the
+       width by ``downsample``.
     2. ``num_blocks`` pre-norm residual blocks along the line, each:
 
        * a convolution sub-block: ``LayerNorm -> DepthwiseConv1D(kernel_size)
@@ -82,36 +75,25 @@ class ConvAttentionRecognizer(RecognizerBase):
 
     def __init__(self, num_classes, filters=192, num_blocks=4, num_heads=4, kernel_size=5,
                  dropout=0.1, downsample=2, collapse_filters=None, **kwargs):
-        super().__init__(**kwargs)
-        _check_positive_int("num_classes", num_classes, minimum=2)
+        super().__init__(num_classes, dropout, downsample, collapse_filters, **kwargs)
         _check_positive_int("filters", filters)
         _check_positive_int("num_blocks", num_blocks, minimum=0)
         _check_positive_int("num_heads", num_heads)
         _check_positive_int("kernel_size", kernel_size)
-        _check_positive_int("downsample", downsample)
-        _check_rate("dropout", dropout)
         if filters % num_heads:
             raise ValueError(
                 f"filters must be divisible by num_heads; received filters={filters}, "
                 f"num_heads={num_heads}.")
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd; received {kernel_size}.")
-        if collapse_filters is not None:
-            _check_positive_int("collapse_filters", collapse_filters)
-        self.num_classes = num_classes
         self.filters = filters
         self.num_blocks = num_blocks
         self.num_heads = num_heads
         self.kernel_size = kernel_size
-        self.dropout = dropout
-        self.downsample = downsample
-        self.collapse_filters = collapse_filters
 
     def build(self, pooled_shape, widths_shape=None):
         cfilters = self.collapse_filters or max(self.filters // 2, 1)
-        self.collapse = HeightCollapse(self.filters, cfilters, self.downsample, name="collapse")
-        self.collapse.build(pooled_shape)
-        steps = None if pooled_shape[2] is None else math.ceil(pooled_shape[2] / self.downsample)
+        steps = self.build_collapse(pooled_shape, self.filters, cfilters)
         seq_shape = (None, steps, self.filters)
         self.blocks = []
         for i in range(self.num_blocks):
@@ -157,14 +139,6 @@ class ConvAttentionRecognizer(RecognizerBase):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "num_classes": self.num_classes,
-            "filters": self.filters,
-            "num_blocks": self.num_blocks,
-            "num_heads": self.num_heads,
-            "kernel_size": self.kernel_size,
-            "dropout": self.dropout,
-            "downsample": self.downsample,
-            "collapse_filters": self.collapse_filters,
-        })
+        config.update({"filters": self.filters, "num_blocks": self.num_blocks,
+                       "num_heads": self.num_heads, "kernel_size": self.kernel_size})
         return config

@@ -123,16 +123,58 @@ class HeightCollapse(keras.layers.Layer):
 
 
 class RecognizerBase(keras.layers.Layer):
-    """What every recognizer shares: ``(pooled, widths) -> (logits, lengths)`` shapes.
+    """What every recognizer shares: its common arguments, the collapse stage, the shapes.
 
-    Subclasses set ``num_classes`` and ``downsample`` (width steps per output step).
+    ``(pooled (num_rois, pooled_height, max_width, channels), widths (num_rois,))
+    -> (logits (num_rois, ceil(max_width / downsample), num_classes), lengths (num_rois,))``.
+
+    Args:
+        num_classes: output classes including the CTC blank at ``0``.
+        dropout: the subclass's dropout rate, in ``[0, 1)``.
+        downsample: width steps per output step.
+        collapse_filters: channels of the :class:`HeightCollapse` stage's 3x3
+            convolutions; None for the subclass's default.
+        **kwargs: standard layer arguments.
+
+    Subclasses validate and store their own arguments after calling
+    ``super().__init__``, create the collapse stage in ``build`` with
+    :meth:`build_collapse`, and add theirs to :meth:`get_config`.
     """
 
+    def __init__(self, num_classes, dropout, downsample, collapse_filters, **kwargs):
+        super().__init__(**kwargs)
+        _check_positive_int("num_classes", num_classes, minimum=2)
+        _check_positive_int("downsample", downsample)
+        _check_rate("dropout", dropout)
+        if collapse_filters is not None:
+            _check_positive_int("collapse_filters", collapse_filters)
+        self.num_classes = num_classes
+        self.dropout = dropout
+        self.downsample = downsample
+        self.collapse_filters = collapse_filters
+
+    def output_steps(self, width):
+        """Logit steps of ``width`` pooled columns (None when the width is not known)."""
+        return None if width is None else math.ceil(width / self.downsample)
+
+    def build_collapse(self, pooled_shape, filters, collapse_filters):
+        """Creates and builds ``self.collapse``; returns the output steps."""
+        self.collapse = HeightCollapse(filters, collapse_filters, self.downsample,
+                                       name="collapse")
+        self.collapse.build(pooled_shape)
+        return self.output_steps(pooled_shape[2])
+
     def compute_output_shape(self, pooled_shape, widths_shape=None):
-        steps = None if pooled_shape[2] is None else math.ceil(pooled_shape[2] / self.downsample)
+        steps = self.output_steps(pooled_shape[2])
         return (pooled_shape[0], steps, self.num_classes), (pooled_shape[0],)
 
     def compute_output_spec(self, pooled, widths, training=None):
         logits_shape, lengths_shape = self.compute_output_shape(pooled.shape)
         return (keras.KerasTensor(logits_shape, dtype="float32"),
                 keras.KerasTensor(lengths_shape, dtype="int32"))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "dropout": self.dropout,
+                       "downsample": self.downsample, "collapse_filters": self.collapse_filters})
+        return config
