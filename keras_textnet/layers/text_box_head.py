@@ -51,16 +51,17 @@ class TextBoxHead(layers.Layer):
         if input_shape[1] is None or input_shape[2] is None or input_shape[3] is None:
             raise ValueError("TextBoxHead needs static pooled sizes and channels; received "
                              f"input shape {tuple(input_shape)}")
+        dtype = self.dtype_policy  # the sublayers follow this layer's own dtype argument
         self.conv1 = layers.Conv2D(self.conv_filters, 3, padding="same", activation="relu",
-                                   name="conv1")
+                                   name="conv1", dtype=dtype)
         self.conv2 = layers.Conv2D(self.conv_filters, 3, padding="same", activation="relu",
-                                   name="conv2")
-        self.flatten = layers.Flatten(name="flatten")
-        self.fc = layers.Dense(self.fc_units, activation="relu", name="fc")
-        self.class_logits = layers.Dense(1, name="class_logits")
+                                   name="conv2", dtype=dtype)
+        self.flatten = layers.Flatten(name="flatten", dtype=dtype)
+        self.fc = layers.Dense(self.fc_units, activation="relu", name="fc", dtype=dtype)
+        self.class_logits = layers.Dense(1, name="class_logits", dtype=dtype)
         self.box_deltas = layers.Dense(4, kernel_initializer=keras.initializers.RandomNormal(
-            stddev=0.001), name="box_deltas")
-        self.angle = layers.Dense(1, kernel_initializer="zeros", name="angle")
+            stddev=0.001), name="box_deltas", dtype=dtype)
+        self.angle = layers.Dense(1, kernel_initializer="zeros", name="angle", dtype=dtype)
         shape = tuple(input_shape)
         self.conv1.build(shape)
         shape = shape[:3] + (self.conv_filters,)
