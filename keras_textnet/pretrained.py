@@ -177,9 +177,6 @@ def release_model(checkpoint, destination: str | os.PathLike, *,
     _check_inference_settings(settings)  # before a checkpoint is loaded
     trained = checkpoint if isinstance(checkpoint, TextNet) else load_model(checkpoint)
     fresh = with_inference_settings(trained, **settings)
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(destination.stem + ".tmp.keras")
-    fresh.save(tmp)
-    os.replace(tmp, destination)
-    return destination
+    from keras_textnet.atomic_files import save_atomic
+
+    return save_atomic(destination, fresh.save)

@@ -3,12 +3,8 @@
 * :func:`check_output_file`: an ``--out`` file is checked (and its folder
   made) before the first page is read, so a path that cannot be written
   fails in a second, not after an hour of work;
-* :func:`atomic_write`: the final file is written to a temporary file in the
-  same folder, synced, then renamed over the target (``os.replace``): a
-  reader sees the old file or the new one, never half of one. The temporary
-  file is removed when the write fails or is interrupted; one left by a
-  killed process (``.NAME.PID.ktn-tmp``) is removed by the next run that
-  writes ``NAME`` (:func:`remove_stale_temps`);
+* :func:`atomic_write`: the final file is written whole or not at all, without
+  litter (:mod:`keras_textnet.atomic_files`), a failure is one line;
 * :class:`ResultLog`: a JSON Lines file, one result per line, each line
   flushed and synced as it is written; :func:`read_result_log` reads one
   back, ignoring a half-written last line (a kill in the middle of a write).
@@ -19,89 +15,23 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 from contextlib import suppress
 from pathlib import Path
 
+from keras_textnet.atomic_files import remove_stale_temps, temp_path, write_atomic
 from keras_textnet.cli.errors import CommandError
-
-#: The end of every temporary file name this module writes.
-TEMP_SUFFIX = ".ktn-tmp"
-
-
-def _temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # our own temp file of an earlier, failed write
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return pid > 0  # another user's process: leave its file alone
-    return True
-
-
-def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
-    """Removes the temporary files of ``path`` that processes no longer running left.
-
-    Returns the files removed.
-    """
-    path = Path(path)
-    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+){re.escape(TEMP_SUFFIX)}$")
-    removed = []
-    try:
-        names = os.listdir(path.parent)
-    except OSError:
-        return removed
-    for name in names:
-        match = pattern.match(name)
-        if match and not _pid_alive(int(match.group(1))):
-            with suppress(OSError):
-                (path.parent / name).unlink()
-                removed.append(path.parent / name)
-    return removed
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
-    """Writes ``data`` to ``path`` whole or not at all (temp file, fsync, ``os.replace``).
+    """Writes ``data`` to ``path`` whole or not at all (:func:`keras_textnet.atomic_files.write_atomic`).
 
     Raises:
         CommandError: the file cannot be written (one line naming it and why).
     """
-    path = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    tmp = _temp_path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, data)
     except OSError as e:
-        with suppress(OSError):
-            tmp.unlink()
         raise CommandError(f"{path}: cannot write ({e.strerror or e})") from None
-    except BaseException:  # Ctrl-C, SIGTERM: no litter
-        with suppress(OSError):
-            tmp.unlink()
-        raise
-    _sync_folder(path.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Makes a rename in ``folder`` durable (best effort: not every system can)."""
-    with suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def check_output_file(out: str | os.PathLike, option: str = "--out") -> Path:
@@ -143,7 +73,7 @@ def check_output_file(out: str | os.PathLike, option: str = "--out") -> Path:
         raise CommandError(f"{option} {text}: cannot make its folder {folder} "
                            f"({e.strerror or e})") from None
     remove_stale_temps(path)
-    probe = _temp_path(path)
+    probe = temp_path(path)
     try:
         with open(probe, "wb"):
             pass

@@ -464,13 +464,10 @@ class AnnotationSet:
         return d
 
     def save(self, path: str | os.PathLike, indent: int | None = 1) -> None:
-        """Writes the file atomically (temp file + rename), UTF-8, NFC text as given."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=indent) + "\n",
-                       encoding="utf-8")
-        os.replace(tmp, path)
+        """Writes the file whole or not at all (:mod:`keras_textnet.atomic_files`), UTF-8."""
+        from keras_textnet.atomic_files import write_atomic
+
+        write_atomic(path, json.dumps(self.to_json(), ensure_ascii=False, indent=indent) + "\n")
 
     # -- charset --------------------------------------------------------------
     def apply_charset(self, charset: Charset, source=None, warn: bool = True) -> int:

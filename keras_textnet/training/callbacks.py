@@ -22,8 +22,8 @@ signal checks are agreed through a small all-reduce every ``sync_every`` steps.
 from __future__ import annotations
 
 import csv
+import io
 import math
-import os
 import shutil
 import signal
 import tempfile
@@ -33,7 +33,8 @@ from pathlib import Path
 
 import keras
 
-from keras_textnet.training.checkpoint_manager import fsync_path, write_json_atomic
+from keras_textnet.atomic_files import save_atomic, write_atomic
+from keras_textnet.training.checkpoint_manager import write_json_atomic
 from keras_textnet.training.distribution import WorkerInfo, all_workers_agree, all_workers_mean
 
 
@@ -103,11 +104,7 @@ def save_model_atomic(model, path, writer: bool = True) -> None:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-    model.save(tmp)
-    fsync_path(tmp)
-    os.replace(tmp, path)
-    fsync_path(path.parent)
+    save_atomic(path, model.save)
 
 
 class StepCounter(keras.callbacks.Callback):
@@ -343,12 +340,9 @@ def truncate_csv(path, last_step: int) -> None:
     # A row cut short by a kill has fewer fields; every row after the step goes.
     kept = [rows[0]] + [r for r in rows[1:] if len(r) == len(rows[0]) and r[0].isdigit()
                         and int(r[0]) <= last_step]
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(kept)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows(kept)
+    write_atomic(path, text.getvalue())
 
 
 __all__ = ["BestModelExport", "HistoryLogger", "RunProgress", "StepCheckpoint", "StepCounter",

@@ -36,30 +36,16 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from keras_textnet.atomic_files import fsync_path, write_atomic
+
 _NAME = re.compile(r"^ckpt-(\d{8,})$")
 STATE_FILE = "state.json"
 VARIABLES = "variables"
 
 
-def fsync_path(path) -> None:
-    """Flushes a file or a folder to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_json_atomic(path, obj) -> None:
-    """Writes JSON to ``path`` through a flushed temporary file and one ``rename``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_path(path.parent)
+    """Writes JSON to ``path`` whole or not at all (:mod:`keras_textnet.atomic_files`)."""
+    write_atomic(path, json.dumps(obj, indent=1))
 
 
 class CheckpointManager:

@@ -407,7 +407,7 @@ class Trainer:
         path = self.out_dir / "config.yaml"
         if not self.worker.is_chief:
             return
-        from keras_textnet.training.checkpoint_manager import fsync_path
+        from keras_textnet.atomic_files import write_atomic
 
         if path.exists():
             try:
@@ -428,10 +428,7 @@ class Trainer:
                 self.log(f"warning: {key} changed since the run started ({old!r} -> {new!r})")
             if not changed:
                 return
-        tmp = path.with_name(f".config.yaml.tmp-{os.getpid()}")
-        tmp.write_text(self.config.to_yaml(), encoding="utf-8")
-        fsync_path(tmp)
-        os.replace(tmp, path)
+        write_atomic(path, self.config.to_yaml())
 
     def _check_workers_agree(self, strategy, worker, step):
         from keras_textnet.training.distribution import all_workers_sum
