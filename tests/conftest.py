@@ -24,6 +24,23 @@ def write_png(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def custom_ops():
+    """The loaded custom pooling op library; skips only when no C++ compiler exists.
+
+    Built (or found in the cache) once per session, for test_custom_op.py and the
+    ``custom`` runs of test_dynamic_roi_pooling.py.
+    """
+    import shutil
+
+    from keras_textnet.ops import custom_op
+
+    if shutil.which(os.environ.get("CXX") or "g++") is None:
+        pytest.skip("no C++ compiler: the custom op cannot be built here (the fallback tests "
+                    "still run)")
+    return custom_op.load_custom_ops()
+
+
+@pytest.fixture(scope="session")
 def tiny_after_two_steps():
     """A tiny TextNet after two Adam steps on two synthetic 192x256 pages.
 

@@ -28,6 +28,9 @@ A check that cannot apply to a layer is named in ``skip`` with the reason, e.g.
 that this change may not fix is skipped with the bug as its reason, and a strict ``xfail``
 test runs the check alone, so that the fix has to drop both.
 
+:func:`tflite_and_onnx` converts a ``tf.Module``'s ``serve`` function for the tests that
+compare an op's TFLite and ONNX conversions with TensorFlow.
+
 Inputs are tiny NumPy arrays: ``call_args`` is the tuple of the call's positional arguments,
 each an array or a dict of arrays (``(pooled, widths)``, ``({"C2": ..., "C3": ...},)``).
 Outputs may be a tensor, a tuple or a dict of tensors; an expected shape or dtype is written
@@ -41,6 +44,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
 CHECKS = ("config", "serialization", "symbolic", "saving", "fit", "mixed_precision",
           "dtype_argument")
@@ -451,3 +455,24 @@ def run_model_test(model, call_args, *, tmp_path, atol=1e-6, skip=None):
         return check_saved_model(model, tuple(call_args),
                                  tmp_path / f"{type(model).__name__}.keras", atol=atol)
     return None
+
+
+def tflite_and_onnx(module, folder):
+    """Converts ``module.serve`` to TFLite (built-in ops only, no Flex) and ONNX (opset 17).
+
+    Saves ``module`` to ``folder`` as a SavedModel first. Returns ``(TFLite signature runner,
+    onnxruntime session)``; skips the test when ai_edge_litert, tf2onnx or onnxruntime is
+    missing.
+    """
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    tf2onnx = pytest.importorskip("tf2onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    import tensorflow as tf
+
+    tf.saved_model.save(module, str(folder), signatures={"serving_default": module.serve})
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(folder))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex
+    runner = litert.Interpreter(model_content=converter.convert()).get_signature_runner()
+    onnx_model, _ = tf2onnx.convert.from_function(
+        module.serve, input_signature=module.serve.input_signature, opset=17)
+    return runner, onnxruntime.InferenceSession(onnx_model.SerializeToString())

@@ -3,11 +3,40 @@
 Written from the contract in ``keras_textnet/ops/dynamic_roi_pooling.py``'s
 docstring, independently of the TF code: one point, one bin, one box at a time.
 Slow; meant for the tiny shapes of the tests.
+
+Also the inputs the pooling tests share: :func:`ramp`, :func:`random_boxes`, and
+``pooling_cases`` (``custom_ops/gpu_check/pooling_cases.py``, the GPU check's cases).
 """
 
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
+
+_CASES_FILE = Path(__file__).resolve().parents[1] / "custom_ops" / "gpu_check" / "pooling_cases.py"
+_spec = importlib.util.spec_from_file_location("pooling_cases", _CASES_FILE)
+pooling_cases = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pooling_cases)
+
+
+def ramp(height=4, width=4):
+    """``(1, H, W, 1)`` map with value ``4 y + x`` at pixel ``(y, x)``: bilinear is exact on it."""
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    return (4.0 * y + x)[None, :, :, None]
+
+
+def random_boxes(rng, num, height, width, scale, width_ratio=1.5):
+    """``(num, 4)`` boxes over (and beyond) an ``height x width`` map at ``scale``.
+
+    Every aspect: heights up to 0.6, widths up to ``width_ratio`` times the page's.
+    """
+    page_h, page_w = height / scale, width / scale
+    y0 = rng.uniform(-0.3 * page_h, page_h, num)
+    x0 = rng.uniform(-0.3 * page_w, page_w, num)
+    bh = rng.uniform(0.2, 0.6 * page_h, num)
+    bw = rng.uniform(0.2, width_ratio * page_w, num)
+    return np.stack([y0, x0, y0 + bh, x0 + bw], axis=1)
 
 
 def bilinear(image, y, x):

@@ -1,17 +1,16 @@
 """The native pooling op: every case through both implementations, gradients, graphs, errors.
 
-The op is built (or found in the cache) once per session by the ``custom_ops`` fixture. Its
-tests are skipped only when there is no C++ compiler at all; a failed build is an error. The
-dispatch tests at the end (fallback, forcing, warnings) never need the op.
+The op is built (or found in the cache) once per session by the ``custom_ops`` fixture of
+conftest.py, which the contract tests of test_dynamic_roi_pooling.py share. Its tests are
+skipped only when there is no C++ compiler at all; a failed build is an error. The dispatch
+tests at the end (fallback, forcing, warnings) never need the op.
 """
 
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -22,22 +21,8 @@ import tensorflow as tf
 from keras_textnet.ops import custom_op
 from keras_textnet.ops.dynamic_roi_pooling import dynamic_roi_pooling
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location(
-    "pooling_cases", ROOT / "custom_ops" / "gpu_check" / "pooling_cases.py")
-pooling_cases = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pooling_cases)
-
+pooling_cases = oracle.pooling_cases
 ATTRIBUTES = ("spatial_scale", "pooled_height", "max_width", "sampling_ratio", "aligned")
-
-
-@pytest.fixture(scope="session")
-def custom_ops():
-    """The loaded op library; skips only when no C++ compiler exists."""
-    if shutil.which(os.environ.get("CXX") or "g++") is None:
-        pytest.skip("no C++ compiler: the custom op cannot be built here (the fallback tests "
-                    "still run)")
-    return custom_op.load_custom_ops()
 
 
 def _attrs(case):

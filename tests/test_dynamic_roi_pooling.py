@@ -1,4 +1,12 @@
-"""Dynamic RoI pooling: golden values, the NumPy oracle, gradients, graphs."""
+"""Dynamic RoI pooling: golden values, the NumPy oracle, gradients, graphs.
+
+The contract of the op: every test runs three times, under the default choice of
+implementation (``auto``), with the custom op forced (``custom``; built once per session by
+the ``custom_ops`` fixture of conftest.py) and with pure TF forced (``tf``), so that both
+implementations meet the same golden values, oracle, gradient and graph tests. The
+TFLite/ONNX export test runs under ``auto`` only: exports hold the pure-TF implementation
+(a custom op cannot be converted).
+"""
 
 import math
 
@@ -6,27 +14,33 @@ import numpy as np
 import pooling_oracle as oracle
 import pytest
 import tensorflow as tf
+from harness import tflite_and_onnx
 
 from keras_textnet.ops.custom_op import pooling_implementation
 from keras_textnet.ops.dynamic_roi_pooling import dynamic_roi_pooling, dynamic_roi_widths
 
 RNG = np.random.default_rng(2019)
+IMPLEMENTATIONS = ("auto", "custom", "tf")
+_AUTO_ONLY = {"test_converts_to_tflite_builtins_and_onnx"}
 
 
-def _ramp(height=4, width=4):
-    """``(1, H, W, 1)`` map with value ``4 y + x`` at pixel ``(y, x)``: bilinear is exact on it."""
-    y, x = np.mgrid[:height, :width].astype(np.float32)
-    return (4.0 * y + x)[None, :, :, None]
+def pytest_generate_tests(metafunc):
+    """Runs each test under every implementation (the export test under ``auto`` only)."""
+    if "implementation" in metafunc.fixturenames:
+        names = ("auto",) if metafunc.function.__name__ in _AUTO_ONLY else IMPLEMENTATIONS
+        metafunc.parametrize("implementation", names, indirect=True)
 
 
-def _random_boxes(rng, num, height, width, scale):
-    """Boxes over (and beyond) an ``height x width`` map at ``scale``, of every aspect."""
-    page_h, page_w = height / scale, width / scale
-    y0 = rng.uniform(-0.3 * page_h, page_h, num)
-    x0 = rng.uniform(-0.3 * page_w, page_w, num)
-    bh = rng.uniform(0.2, 0.6 * page_h, num)
-    bw = rng.uniform(0.2, 1.5 * page_w, num)
-    return np.stack([y0, x0, y0 + bh, x0 + bw], axis=1)
+@pytest.fixture(autouse=True)
+def implementation(request):
+    """Forces ``request.param`` around the test; ``auto`` leaves the default choice alone."""
+    if request.param == "auto":
+        yield request.param
+        return
+    if request.param == "custom":
+        request.getfixturevalue("custom_ops")
+    with pooling_implementation(request.param):
+        yield request.param
 
 
 # --- golden values --------------------------------------------------------------------------
@@ -37,7 +51,7 @@ def test_golden_ramp_with_clamped_edge():
     # aligned, the samples of bin (r, c) sit at r -/+ 0.25 and c -/+ 0.25; those at -0.25
     # clamp to 0 (row 0 and column 0 average 0.125, not 0) and x = 3.25 clamps to the last
     # column, 3 (column 3 averages 2.875, not 3).
-    pooled, widths = dynamic_roi_pooling(_ramp(), [[0.0, 0.0, 2.0, 4.0]], [0],
+    pooled, widths = dynamic_roi_pooling(oracle.ramp(), [[0.0, 0.0, 2.0, 4.0]], [0],
                                          spatial_scale=1.0, pooled_height=2, max_width=5,
                                          sampling_ratio=2, aligned=True)
     expected = np.array([[0.625, 1.5, 2.5, 3.375, 0.0],
@@ -52,7 +66,7 @@ def test_golden_ramp_with_clamped_edge():
 def test_golden_rotation_turns_counter_clockwise(angle, expected):
     # Box centred at (y, x) = (2, 2), 2 wide, 1 high: two columns, one sample each at
     # u = -/+0.5 along the text. At +90 degrees the text runs up the screen (y = 2.5, 1.5).
-    pooled, widths = dynamic_roi_pooling(_ramp(), [[1.5, 1.0, 2.5, 3.0]], [0], [angle],
+    pooled, widths = dynamic_roi_pooling(oracle.ramp(), [[1.5, 1.0, 2.5, 3.0]], [0], [angle],
                                          spatial_scale=1.0, pooled_height=1, max_width=2,
                                          sampling_ratio=1, aligned=False)
     assert widths.numpy().tolist() == [2]
@@ -64,7 +78,7 @@ def test_golden_rotation_turns_counter_clockwise(angle, expected):
 def test_golden_edge_rules(centre_y, expected):
     # One sample at (centre_y, 1): 0 beyond [-1, H], clamped to the border row inside.
     box = [[centre_y - 0.5, 0.5, centre_y + 0.5, 1.5]]
-    pooled, _ = dynamic_roi_pooling(_ramp(), box, [0], spatial_scale=1.0, pooled_height=1,
+    pooled, _ = dynamic_roi_pooling(oracle.ramp(), box, [0], spatial_scale=1.0, pooled_height=1,
                                     max_width=1, sampling_ratio=1, aligned=False)
     np.testing.assert_allclose(pooled.numpy().ravel(), [expected], atol=1e-5)
 
@@ -84,14 +98,10 @@ def test_widths_rule():
 
 # --- the NumPy oracle -----------------------------------------------------------------------
 
-ORACLE_CASES = [
-    # batch, H, W, C, N, Hp, Wmax, s, scale, aligned
-    (1, 5, 7, 1, 3, 2, 6, 1, 1.0, True),
-    (2, 6, 9, 3, 5, 3, 10, 2, 0.5, True),
-    (3, 4, 4, 2, 6, 4, 12, 3, 0.25, False),
-    (2, 8, 5, 2, 4, 1, 16, 2, 0.25, True),
-    (1, 3, 11, 4, 6, 2, 1, 2, 1.0, False),
-]
+# The first five edge shapes of the GPU check (batch, H, W, C, N, Hp, Wmax, s, scale,
+# aligned), with fewer boxes: the oracle is slow.
+ORACLE_CASES = [(*shape[:4], num, *shape[5:])
+                for shape, num in zip(oracle.pooling_cases.EDGE_SHAPES[:5], (3, 5, 6, 4, 6))]
 
 
 @pytest.mark.parametrize("case", ORACLE_CASES)
@@ -100,7 +110,7 @@ def test_matches_oracle(case, dtype):
     batch, height, width, channels, num, hp, wmax, s, scale, aligned = case
     rng = np.random.default_rng(hash(case) % 2**32)
     features = rng.normal(size=(batch, height, width, channels))
-    boxes = _random_boxes(rng, num, height, width, scale)
+    boxes = oracle.random_boxes(rng, num, height, width, scale)
     boxes[0] = [0.3, 0.2, 0.7, 6.0]  # bh < 1: a thin band, widths grow from bh = 1
     box_indices = rng.integers(0, batch, num)
     angles = np.array([0.0, math.pi / 2, -math.pi / 2, math.pi / 6, -0.4, 2.5])[:num]
@@ -196,7 +206,7 @@ def test_tf_function_with_unknown_num_rois():
     concrete = pool.get_concrete_function()
     assert concrete.structured_outputs[0].shape.as_list() == [None, 3, 9, 4]
     for num in (0, 1, 5):
-        boxes = _random_boxes(RNG, num, 7, 9, 0.5).astype(np.float32)
+        boxes = oracle.random_boxes(RNG, num, 7, 9, 0.5).astype(np.float32)
         indices = RNG.integers(0, 2, num).astype(np.int32)
         angles = RNG.uniform(-1, 1, num).astype(np.float32)
         pooled, widths = pool(features, boxes, indices, angles)
@@ -282,10 +292,6 @@ def test_bad_inputs(features, boxes, indices, angles, message):
 
 @pytest.mark.slow
 def test_converts_to_tflite_builtins_and_onnx(tmp_path):
-    litert = pytest.importorskip("ai_edge_litert.interpreter")
-    tf2onnx = pytest.importorskip("tf2onnx")
-    onnxruntime = pytest.importorskip("onnxruntime")
-
     class Pool(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec([2, 12, 16, 3], tf.float32),
                                       tf.TensorSpec([None, 4], tf.float32),
@@ -300,19 +306,13 @@ def test_converts_to_tflite_builtins_and_onnx(tmp_path):
     # Exports trace the pure-TF pooling (the custom op is neither TFLite nor ONNX).
     with pooling_implementation("tf"):
         module = Pool()
-        tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex
-        runner = litert.Interpreter(model_content=converter.convert()).get_signature_runner()
-        onnx_model, _ = tf2onnx.convert.from_function(
-            module.serve, input_signature=module.serve.input_signature, opset=17)
-        session = onnxruntime.InferenceSession(onnx_model.SerializeToString())
+        runner, session = tflite_and_onnx(module, tmp_path)
         onnx_inputs = [item.name for item in session.get_inputs()]
         onnx_outputs = [item.name for item in session.get_outputs()]
 
         features = RNG.normal(size=(2, 12, 16, 3)).astype(np.float32)
         for num in (5, 0):
-            boxes = _random_boxes(RNG, num, 12, 16, 0.25).astype(np.float32)
+            boxes = oracle.random_boxes(RNG, num, 12, 16, 0.25).astype(np.float32)
             inputs = dict(features=features, boxes=boxes,
                           box_indices=RNG.integers(0, 2, num).astype(np.int32),
                           angles=RNG.uniform(-1.0, 1.0, num).astype(np.float32))

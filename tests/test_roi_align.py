@@ -4,6 +4,7 @@ import numpy as np
 import pooling_oracle as oracle
 import pytest
 import tensorflow as tf
+from harness import tflite_and_onnx
 
 from keras_textnet.ops.dynamic_roi_pooling import dynamic_roi_pooling
 from keras_textnet.ops.roi_align import assign_pyramid_levels, multilevel_roi_align, roi_align
@@ -11,27 +12,12 @@ from keras_textnet.ops.roi_align import assign_pyramid_levels, multilevel_roi_al
 RNG = np.random.default_rng(1906)
 
 
-def _ramp(height=4, width=4):
-    """``(1, H, W, 1)`` map with value ``4 y + x`` at pixel ``(y, x)``: bilinear is exact on it."""
-    y, x = np.mgrid[:height, :width].astype(np.float32)
-    return (4.0 * y + x)[None, :, :, None]
-
-
-def _random_boxes(rng, num, height, width, scale):
-    page_h, page_w = height / scale, width / scale
-    y0 = rng.uniform(-0.3 * page_h, page_h, num)
-    x0 = rng.uniform(-0.3 * page_w, page_w, num)
-    bh = rng.uniform(0.2, 0.6 * page_h, num)
-    bw = rng.uniform(0.2, 1.2 * page_w, num)
-    return np.stack([y0, x0, y0 + bh, x0 + bw], axis=1)
-
-
 @pytest.mark.parametrize("aligned, expected", [(False, [[7.5, 8.5], [11.5, 12.5]]),
                                                (True, [[5.0, 6.0], [9.0, 10.0]])])
 def test_golden_half_pixel_offset(aligned, expected):
     # Box (1, 1, 3, 3) in 2 x 2 one-pixel bins, one sample at each bin centre
     # (1.5 or 2.5), minus 0.5 when aligned.
-    pooled = roi_align(_ramp(), [[1.0, 1.0, 3.0, 3.0]], [0], output_size=(2, 2),
+    pooled = roi_align(oracle.ramp(), [[1.0, 1.0, 3.0, 3.0]], [0], output_size=(2, 2),
                        spatial_scale=1.0, sampling_ratio=1, aligned=aligned)
     np.testing.assert_allclose(pooled.numpy()[0, :, :, 0], expected, atol=1e-6)
 
@@ -39,7 +25,7 @@ def test_golden_half_pixel_offset(aligned, expected):
 def test_golden_two_samples_and_the_clamped_border():
     # Box (0, 0, 4, 4), 2 x 2 bins of 2 px, samples at 0.5 and 1.5 (bin 0) or 2.5 and 3.5
     # (bin 1); 3.5 lies in (H - 1, H] and reads the last row/column, 3.
-    pooled = roi_align(_ramp(), [[0.0, 0.0, 4.0, 4.0]], [0], output_size=(2, 2),
+    pooled = roi_align(oracle.ramp(), [[0.0, 0.0, 4.0, 4.0]], [0], output_size=(2, 2),
                        spatial_scale=1.0, sampling_ratio=2, aligned=False)
     expected = [[4 * 1.0 + 1.0, 4 * 1.0 + 2.75], [4 * 2.75 + 1.0, 4 * 2.75 + 2.75]]
     np.testing.assert_allclose(pooled.numpy()[0, :, :, 0], expected, atol=1e-6)
@@ -47,7 +33,7 @@ def test_golden_two_samples_and_the_clamped_border():
 
 def test_golden_spatial_scale():
     # The same box at stride 4: (4, 4, 12, 12) in input pixels.
-    pooled = roi_align(_ramp(), [[4.0, 4.0, 12.0, 12.0]], [0], output_size=(2, 2),
+    pooled = roi_align(oracle.ramp(), [[4.0, 4.0, 12.0, 12.0]], [0], output_size=(2, 2),
                        spatial_scale=0.25, sampling_ratio=1, aligned=False)
     np.testing.assert_allclose(pooled.numpy()[0, :, :, 0], [[7.5, 8.5], [11.5, 12.5]],
                                atol=1e-6)
@@ -68,7 +54,7 @@ def test_matches_oracle(case, dtype):
     batch, height, width, channels, num, size, s, scale, aligned = case
     rng = np.random.default_rng(hash(case) % 2**32)
     features = rng.normal(size=(batch, height, width, channels))
-    boxes = _random_boxes(rng, num, height, width, scale).astype(dtype)
+    boxes = oracle.random_boxes(rng, num, height, width, scale, width_ratio=1.2).astype(dtype)
     boxes[0] = [0.1, 0.3, 0.6, 0.9]  # smaller than a feature pixel: not enlarged
     box_indices = rng.integers(0, batch, num)
     expected = oracle.roi_align(features, boxes, box_indices, output_size=size,
@@ -107,7 +93,7 @@ def test_tf_function_with_unknown_num_rois():
 
     features = RNG.normal(size=(2, 6, 10, 2)).astype(np.float32)
     for num in (0, 4):
-        boxes = _random_boxes(RNG, num, 6, 10, 0.5).astype(np.float32)
+        boxes = oracle.random_boxes(RNG, num, 6, 10, 0.5, width_ratio=1.2).astype(np.float32)
         indices = RNG.integers(0, 2, num).astype(np.int32)
         expected = oracle.roi_align(features, boxes, indices, output_size=(2, 5),
                                     spatial_scale=0.5)
@@ -189,10 +175,6 @@ def test_multilevel_bad_strides(strides, message):
 
 @pytest.mark.slow
 def test_converts_to_tflite_builtins_and_onnx(tmp_path):
-    litert = pytest.importorskip("ai_edge_litert.interpreter")
-    tf2onnx = pytest.importorskip("tf2onnx")
-    onnxruntime = pytest.importorskip("onnxruntime")
-
     class Pool(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec([2, 16, 16, 3], tf.float32),
                                       tf.TensorSpec([2, 8, 8, 3], tf.float32),
@@ -203,19 +185,14 @@ def test_converts_to_tflite_builtins_and_onnx(tmp_path):
                                                    boxes, box_indices, output_size=(2, 6))}
 
     module = Pool()
-    tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path))
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex
-    runner = litert.Interpreter(model_content=converter.convert()).get_signature_runner()
-    onnx_model, _ = tf2onnx.convert.from_function(
-        module.serve, input_signature=module.serve.input_signature, opset=17)
-    session = onnxruntime.InferenceSession(onnx_model.SerializeToString())
+    runner, session = tflite_and_onnx(module, tmp_path)
     onnx_inputs = [item.name for item in session.get_inputs()]
 
     maps = dict(p2=RNG.normal(size=(2, 16, 16, 3)).astype(np.float32),
                 p3=RNG.normal(size=(2, 8, 8, 3)).astype(np.float32))
     for num in (6, 0):
-        inputs = dict(maps, boxes=_random_boxes(RNG, num, 16, 16, 0.25).astype(np.float32),
+        boxes = oracle.random_boxes(RNG, num, 16, 16, 0.25, width_ratio=1.2)
+        inputs = dict(maps, boxes=boxes.astype(np.float32),
                       box_indices=RNG.integers(0, 2, num).astype(np.int32))
         expected = module.serve(**inputs)["pooled"].numpy()
         lite = runner(**inputs)["pooled"]
