@@ -44,7 +44,7 @@ def test_moving_statistics_become_the_average_of_batch_statistics():
 
 def test_models_with_compute_losses_are_run_through_it():
     """TextNet's path (``compute_losses(images, targets)``), on the small test model."""
-    from test_train_support import SmallTextModel
+    from training_harness import SmallTextModel
 
     model = SmallTextModel()
     model(tf.zeros((1, 32, 32, 3), tf.uint8))

@@ -11,7 +11,7 @@ import pytest
 
 from keras_textnet.training.checkpoint_manager import CheckpointManager, write_json_atomic
 
-from test_train_support import ROOT, environment
+from training_harness import ROOT, environment
 
 
 def _model_and_optimizer():

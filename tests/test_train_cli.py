@@ -22,9 +22,9 @@ from keras_textnet.data.synthetic_dataset import write_synthetic_dataset
 from keras_textnet.training.config import TrainingConfig
 from keras_textnet.training.trainer import Trainer, TrainingError
 
-from test_train_support import (ROOT, build_small_model, fingerprints, history_steps,
-                                kill_after_checkpoint, run, small_config, small_trainer_command,
-                                summary, textnet_command, write_config)
+from training_harness import (ROOT, build_small_model, fingerprints, history_steps,
+                              kill_after_checkpoint, run, small_config, small_trainer_command,
+                              summary, textnet_command, write_config)
 
 
 @pytest.fixture(scope="module")

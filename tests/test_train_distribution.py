@@ -16,9 +16,9 @@ import pytest
 
 from keras_textnet.training.distribution import DistributionError, read_tf_config
 
-from test_train_support import (ROOT, environment, fingerprints, free_ports, run_workers,
-                                small_config, small_trainer_command, summary, textnet_command,
-                                write_config)
+from training_harness import (ROOT, environment, fingerprints, free_ports, run_workers,
+                              small_config, small_trainer_command, summary, textnet_command,
+                              write_config)
 
 
 def _start(command, **env):
@@ -36,25 +36,29 @@ def _finish(process, timeout=900):
     return process.returncode, output
 
 
-def _mirrored_and_two_workers(mirrored_command, worker_command):
-    """Runs a mirrored training and a 2-worker training at the same time."""
-    mirrored = _start(mirrored_command)
+def _mirrored_and_two_workers(command, config, folder):
+    """Trains ``config`` mirrored over two logical CPUs and, at the same time, on two workers.
+
+    ``command`` makes the command line (``small_trainer_command`` or ``textnet_command``);
+    the runs write to ``folder / "mirrored"`` and ``folder / "workers"``. The mirrored run
+    must succeed; returns its output and the workers' ``(exit code, output)``.
+    """
+    path = write_config(folder, config)
+    mirrored = _start(command(path, folder / "mirrored", "--strategy", "mirrored",
+                              "--logical-cpus", "2"))
     try:
-        workers = run_workers(worker_command, free_ports(2))
+        workers = run_workers(command(path, folder / "workers", "--strategy", "multi_worker"),
+                              free_ports(2))
     finally:
         code, output = _finish(mirrored)
-    return (code, output), [(w.returncode, w.stdout) for w in workers]
+    assert code == 0, output[-3000:]
+    return output, [(w.returncode, w.stdout) for w in workers]
 
 
 def test_mirrored_and_two_workers_train_one_model(tmp_path):
     config = small_config(schedule={"steps": 4, "steps_per_epoch": 2})
     config["data"]["sources"][0]["page_size"] = [96, 128]
-    path = write_config(tmp_path, config)
-    (code, output), workers = _mirrored_and_two_workers(
-        small_trainer_command(path, tmp_path / "mirrored", "--strategy", "mirrored",
-                              "--logical-cpus", "2"),
-        small_trainer_command(path, tmp_path / "workers", "--strategy", "multi_worker"))
-    assert code == 0, output[-3000:]
+    output, workers = _mirrored_and_two_workers(small_trainer_command, config, tmp_path)
     assert "strategy mirrored (2 replica(s), 1 worker(s)); global batch 2, 1 per replica" in output
     for i, (worker_code, worker_output) in enumerate(workers):
         assert worker_code == 0, worker_output[-3000:]
@@ -158,12 +162,7 @@ def test_textnet_two_workers_and_mirrored_train_one_model(tmp_path):
                           schedule={"steps": 3, "steps_per_epoch": 3, "optimizer": "adamw",
                                     "learning_rate": 1e-3},
                           checkpoint={"every_steps": 1})
-    path = write_config(tmp_path, config)
-    (code, output), workers = _mirrored_and_two_workers(
-        textnet_command(path, tmp_path / "mirrored", "--strategy", "mirrored",
-                        "--logical-cpus", "2"),
-        textnet_command(path, tmp_path / "workers", "--strategy", "multi_worker"))
-    assert code == 0, output[-3000:]
+    output, workers = _mirrored_and_two_workers(textnet_command, config, tmp_path)
     assert all(c == 0 for c, _ in workers), [o[-3000:] for _, o in workers]
     [mirrored] = fingerprints(output)
     [chief], [other] = (fingerprints(o) for _, o in workers)

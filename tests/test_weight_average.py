@@ -9,7 +9,7 @@ from keras_textnet.training.trainer import Trainer
 from keras_textnet.training.weight_average import (WeightAverage, checkpoint_has_average,
                                                    load_average)
 
-from test_train_support import build_small_model, small_config
+from training_harness import build_small_model, small_config
 
 
 def _dense():

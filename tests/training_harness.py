@@ -1,4 +1,4 @@
-"""Shared pieces of the training tests (no tests here).
+"""The training tests' harness: shared pieces, no tests (the layer harness is harness.py).
 
 * :class:`SmallTextModel`: a model of a few hundred weights that takes TextNet's
   batches and reports a ``loss``; it traces in a second, so the default suite
@@ -105,7 +105,7 @@ def write_config(tmp_path, config: dict, name="train.yaml") -> Path:
 def small_trainer_command(config_path, out, *extra) -> list[str]:
     """A subprocess running the Trainer with SmallTextModel (the CLI runs TextNet)."""
     code = (f"import sys; sys.path.insert(0, {str(TESTS)!r}); "
-            "from test_train_support import main_small; sys.exit(main_small(sys.argv[1:]))")
+            "from training_harness import main_small; sys.exit(main_small(sys.argv[1:]))")
     return [sys.executable, "-c", code, str(config_path), str(out), *extra]
 
 
