@@ -23,6 +23,22 @@ def write_png(tmp_path):
     return _write
 
 
+@pytest.fixture
+def bad_file_error(tmp_path):
+    """Writes ``content`` to ``tmp_path / name``; ``read(path)`` must raise ``error`` matching
+    ``match``, with the path in its message. Returns the message."""
+
+    def _check(name, content, read, error, match):
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(error, match=match) as info:
+            read(path)
+        assert str(path) in str(info.value), str(info.value)
+        return str(info.value)
+
+    return _check
+
+
 @pytest.fixture(scope="session")
 def custom_ops():
     """The loaded custom pooling op library; skips only when no C++ compiler exists.

@@ -32,6 +32,12 @@ def _run(args, env_overrides):
                           text=True, env=env, timeout=300)
 
 
+def _python(code, env=None):
+    """Runs ``python -c code`` (in ``env``, default this process's environment)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
 def test_a_command_importing_tensorflow_has_no_tensorflow_log_lines(tmp_path, write_png):
     path = _tiny_annotations(tmp_path, write_png)
     out = tmp_path / "out"
@@ -49,8 +55,7 @@ def test_stderr_comes_back_after_the_quiet_import():
     code = ("import os\nfrom keras_textnet.cli import _stderr_silenced\n"
             "with _stderr_silenced():\n    os.write(2, b'hidden\\n')\n"
             "os.write(2, b'shown\\n')\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    done = _python(code)
     assert done.returncode == 0 and done.stderr == "shown\n", done.stderr
 
 
@@ -60,8 +65,7 @@ def test_a_level_the_user_set_wins_and_leaves_stderr_alone():
             "assert not any(isinstance(f, cli._QuietTensorFlowImport) for f in sys.meta_path)\n")
     for env in ({"TF_CPP_MIN_LOG_LEVEL": "1"},
                 {"TF_CPP_MIN_LOG_LEVEL": "1", "KERAS_TEXTNET_TRACEBACK": "1"}):
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env={**os.environ, **env}, timeout=120)
+        done = _python(code, env={**os.environ, **env})
         assert done.returncode == 0, done.stderr
     unset = {k: v for k, v in os.environ.items()
              if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_TEXTNET_TRACEBACK")}
@@ -69,8 +73,7 @@ def test_a_level_the_user_set_wins_and_leaves_stderr_alone():
             "os.environ['KERAS_TEXTNET_TRACEBACK'] = '1'\ncli._quiet_tensorflow()\n"
             "assert os.environ['TF_CPP_MIN_LOG_LEVEL'] == '3'\n"
             "assert not any(isinstance(f, cli._QuietTensorFlowImport) for f in sys.meta_path)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=unset, timeout=120)
+    done = _python(code, env=unset)
     assert done.returncode == 0, done.stderr
 
 
@@ -78,6 +81,5 @@ def test_help_does_not_import_tensorflow():
     code = ("import sys\nfrom keras_textnet.cli import main\n"
             "try:\n    main(['read', '--help'])\nexcept SystemExit:\n    pass\n"
             "assert 'tensorflow' not in sys.modules, 'tensorflow imported for --help'\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    done = _python(code)
     assert done.returncode == 0, done.stderr

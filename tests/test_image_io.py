@@ -51,12 +51,8 @@ def test_arrays():
     (b"", "the file is empty"),
     (b"hello, I am text", "not an image"),
 ])
-def test_bad_files(tmp_path, content, message):
-    path = tmp_path / "bad.png"
-    path.write_bytes(content)
-    with pytest.raises(ImageReadError, match=message) as info:
-        read_image(path)
-    assert str(path) in str(info.value)
+def test_bad_files(bad_file_error, content, message):
+    bad_file_error("bad.png", content, read_image, ImageReadError, message)
 
 
 def test_truncated_missing_folder_and_huge(tmp_path):

@@ -98,12 +98,10 @@ def test_stdin_pdf_and_image(tmp_path, write_png):
     (b"hello, I am text", "is not a PDF"),
     (b"%PDF-1.4\n1 0 obj garbage", "not a readable PDF"),
 ])
-def test_bad_pdfs_are_one_clear_line(tmp_path, content, message):
-    path = tmp_path / "bad.pdf"
-    path.write_bytes(content)
-    with pytest.raises(DocumentReadError, match=message) as info:
-        InputDocument(str(path)).open()
-    assert str(path) in str(info.value) and "\n" not in str(info.value)
+def test_bad_pdfs_are_one_clear_line(bad_file_error, content, message):
+    text = bad_file_error("bad.pdf", content, lambda path: InputDocument(str(path)).open(),
+                          DocumentReadError, message)
+    assert "\n" not in text
 
 
 def test_missing_and_folder_and_bad_dpi(tmp_path):

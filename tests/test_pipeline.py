@@ -289,38 +289,38 @@ def test_make_dataset_from_synthetic_generator_reads_its_lines():
                 assert region.max() - region.min() > 40
 
 
-def test_spawned_workers_do_not_rerun_an_unguarded_script(tmp_path):
-    """The pool every worker process comes from, in a script without a __main__ guard."""
+def _run_unguarded_script(tmp_path, code):
+    """Runs ``code`` as a script without a __main__ guard, after a line that prints
+    ``script body runs``; returns what it printed."""
     import subprocess
     import sys
 
     script = tmp_path / "no_main_guard.py"
-    script.write_text(
-        "print('script body runs', flush=True)\n"
+    script.write_text("print('script body runs', flush=True)\n" + code)
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120).stdout
+
+
+def test_spawned_workers_do_not_rerun_an_unguarded_script(tmp_path):
+    """The pool every worker process comes from, in a script without a __main__ guard."""
+    out = _run_unguarded_script(
+        tmp_path,
         "from keras_textnet.data.worker_pool import spawn_pool\n"
         "with spawn_pool(2) as pool:\n"
         "    print('results', pool.map(abs, [-1, -2, -3]), flush=True)\n")
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=120).stdout
     assert out.count("script body runs") == 1 and "results [1, 2, 3]" in out
 
 
 @pytest.mark.slow
 def test_worker_processes_do_not_rerun_an_unguarded_script(tmp_path):
     """The same through SyntheticSource (10 s: both processes import TensorFlow)."""
-    import subprocess
-    import sys
-
-    script = tmp_path / "no_main_guard.py"
-    script.write_text(
-        "print('script body runs', flush=True)\n"
+    out = _run_unguarded_script(
+        tmp_path,
         "from keras_textnet.data.pipeline import SyntheticSource\n"
         "from keras_textnet.data.synthetic.generator import SyntheticDocumentGenerator\n"
         "gen = SyntheticDocumentGenerator(page_size=(160, 160))\n"
         "pages = list(SyntheticSource(gen, count=2, workers=1).iterate('lines'))\n"
         "print('pages', len(pages), flush=True)\n")
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=120).stdout
     assert out.count("script body runs") == 1 and "pages 2" in out
 
 
