@@ -700,7 +700,7 @@ def add_inference_parsers(sub) -> None:
 
     p = sub.add_parser("evaluate", help="score predictions against ground truth",
                        description="Score a model or a prediction file against an annotation "
-                                   "file with the protocol of DESIGN.md: one-to-one matching "
+                                   "file with the protocol of docs/evaluation.md: one-to-one matching "
                                    "at IoU >= 0.5, detection and end-to-end precision, recall "
                                    "and F (exact and normalized text), CER of matched items; "
                                    "per document when images carry a 'doc' field.",

@@ -1,4 +1,4 @@
-"""The ICDAR-style evaluation protocol of DESIGN.md, line-to-word splitting, and the
+"""The ICDAR-style evaluation protocol of docs/evaluation.md, line-to-word splitting, and the
 recognizer read on ground-truth line boxes."""
 
 from keras_textnet.evaluation.line_words import lines_to_words, split_line_into_words

@@ -1,4 +1,4 @@
-"""The evaluation protocol of ``shared/DESIGN.md`` (ICDAR Robust Reading style).
+"""The evaluation protocol of ``docs/evaluation.md`` (ICDAR Robust Reading style).
 
 Pure NumPy and Python: nothing here needs TensorFlow.
 

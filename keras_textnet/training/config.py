@@ -16,7 +16,7 @@ Relative paths in a file are relative to the file's folder.
 >>> config = TrainingConfig.load(None, overrides={"model.preset": "tiny"})    # doctest: +SKIP
 >>> print(config.to_yaml())                                                  # doctest: +SKIP
 
-YAML stays at this edge (DESIGN.md): everything past the config is plain
+YAML stays at this edge: everything past the config is plain
 keyword arguments.
 """
 
