@@ -83,3 +83,34 @@ def test_help_does_not_import_tensorflow():
             "assert 'tensorflow' not in sys.modules, 'tensorflow imported for --help'\n")
     done = _python(code)
     assert done.returncode == 0, done.stderr
+
+
+def test_keras_loads_without_pyplot_in_the_command_and_pyplot_still_works():
+    # The command's process skips Keras's import of matplotlib.pyplot (start-up time,
+    # benchmarks/first_page.py); an import of pyplot afterwards, ours or a user's, works.
+    code = ("import sys\nfrom keras_textnet import cli\ncli._skip_pyplot_in_keras()\n"
+            "import keras\n"
+            "assert 'matplotlib.pyplot' not in sys.modules, 'Keras imported pyplot'\n"
+            "import keras.src.visualization.plot_image_gallery as gallery\n"
+            "assert gallery.plt is None\n"
+            "import matplotlib.pyplot as plt\n"
+            "assert plt.figure is not None\n"
+            "assert not any(isinstance(f, (cli._NoPyplotFor, cli._RefusePyplot)) "
+            "for f in sys.meta_path), sys.meta_path\n")
+    done = _python(code)
+    assert done.returncode == 0, done.stderr
+
+
+def test_read_ends_its_process_early_with_every_byte_written(tmp_path):
+    # `read` ends with os._exit (no interpreter teardown): what it printed into a pipe,
+    # more than the stdout buffer, must still arrive whole, and the status be 0.
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "examples" / "page.png"
+    done = _run(["read", str(page), "--format", "json"], {})
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout) > 8192
+    doc = json.loads(done.stdout)
+    words = [w for img in doc.get("images", [doc]) for w in img["words"]]  # one page: one record
+    assert len(words) > 20
+    assert "Traceback" not in done.stderr
