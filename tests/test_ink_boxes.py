@@ -1,6 +1,7 @@
 """Word boxes tightened to their ink inside the network's lines (keras_textnet.ink_boxes)."""
 
 import numpy as np
+import pytest
 
 from keras_textnet.ink_boxes import ink_mask, tighten_words
 
@@ -160,3 +161,21 @@ def test_a_line_found_in_specks_is_dropped():
     assert decode_outputs(noise, 0, (1.0, 1.0), page.shape[:2], "p.png", charset,
                           image=page) == {"file": "p.png", "width": page.shape[1],
                                           "height": page.shape[0], "words": [], "lines": []}
+
+
+@pytest.mark.parametrize("score, text_score, kept", [
+    (0.9, 0.6, True),      # a sure detection keeps a reading of middling confidence
+    (0.3, 0.95, True),     # a faint detection read with confidence: a long line's middle piece
+    (0.3, 0.6, False),     # faint and unsure: what paper grain gives
+    (0.6, 0.4, False),     # unsure both ways (UNSURE_SCORE)
+])
+def test_faint_lines_need_a_confident_reading(score, text_score, kept):
+    from keras_textnet.charset import Charset
+    from keras_textnet.predictor import decode_outputs
+
+    charset = Charset()
+    out = _one_line_outputs(charset, "words here", list(range(1, 21, 2)), [10.0, 10.0, 30.0, 150.0])
+    out["scores"][:] = score
+    out["text_scores"][:] = text_score
+    result = decode_outputs(out, 0, (1.0, 1.0), (60, 200), "p.png", charset)
+    assert bool(result["lines"]) is kept
