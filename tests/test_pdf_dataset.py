@@ -326,3 +326,29 @@ def test_symbol_fonts_are_flagged():
                     ("e", (216.5, 142.6, 223.8, 155.5)), ("symbol", (227.0, 145.0, 258.0, 154.0))]])
     _flag_symbol_fonts(page, np.array([[216.5, 142.6, 223.8, 155.5]]))   # the euro glyph
     assert [w.symbol_font for w in page.words] == [False, False, True, False]
+
+
+def _two_words_page(between: str):
+    """A 200x60 page with two 'words' (ink blocks) at x 20-70 and 80-130, rows 20-34,
+    and ``between`` drawn: "underscore" (rows 36-37 in the gap only), "underline"
+    (rows 36-37 under both words and the gap), "rule" (a table rule from top to
+    bottom in the gap) or "space" (nothing)."""
+    image = np.full((60, 200, 3), 255, np.uint8)
+    image[20:35, 20:70] = 0
+    image[20:35, 80:130] = 0
+    if between == "underscore":
+        image[36:38, 71:80] = 0
+    elif between == "underline":
+        image[36:38, 20:130] = 0
+    elif between == "rule":
+        image[0:60, 74:76] = 0
+    final = np.array([[20, 20, 70, 35], [80, 20, 130, 35]])
+    return image, _layer([[("close", (0, 0, 1, 1)), ("output", (1, 0, 2, 1))]]), final
+
+
+@pytest.mark.parametrize("between, flagged", [("underscore", {0, 1}), ("space", set()),
+                                              ("underline", set()), ("rule", set())])
+def test_ink_between_words_that_the_text_layer_does_not_list(between, flagged):
+    from keras_textnet.data.pdf.ignore_rules import unlisted_glyph_words
+    image, page, final = _two_words_page(between)
+    assert unlisted_glyph_words(image, page, final, np.array([True, True]), [False]) == flagged

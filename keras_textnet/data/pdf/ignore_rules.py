@@ -25,6 +25,12 @@ this order; the first that applies names the reason:
   euro reads "e");
 * ``overlap``: the ink box overlaps another word's ink box by more than 30 % of
   the smaller one (overprinted or garbled text layers);
+* ``unlisted_glyph``: ink between this word and its neighbour on the line that
+  the text layer does not list: most often an underscore drawn as a rule
+  (``close_output`` in TeX's typewriter font is the two words "close" and
+  "output"), or a symbol drawn as a path. Both neighbours are ignored: what the
+  page shows is one token whose text the layer does not give
+  (:func:`unlisted_glyph_words`);
 * ``punctuation``: no letter and no digit;
 * ``tiny``: an estimated x-height below 5 px in the output image (from the ink
   box height and which letters the word has: ascenders, descenders; raised to
@@ -38,7 +44,7 @@ its box is the union of its words' boxes, its text its words joined by single
 spaces. It is ignore when all its words are ignore, or when its text or box
 would be wrong for a line model: a word that is diagonal, off the page,
 rotated, without ink, with a bad box, on a busy background, in a symbol font,
-overlapping, or with characters outside the charset. (Punctuation and tiny
+overlapping, next to an unlisted glyph, or with characters outside the charset. (Punctuation and tiny
 words do not spoil a line: its text still says what it shows.)
 """
 
@@ -58,7 +64,11 @@ MIN_X_HEIGHT_PX = 5.0
 MAX_INK_OVERLAP = 0.3
 
 IGNORE_REASONS = ("diagonal", "off_page", "rotated", "no_ink", "bad_box", "busy_background",
-                  "symbol_font", "overlap", "punctuation", "tiny", "charset")
+                  "symbol_font", "overlap", "unlisted_glyph", "punctuation", "tiny", "charset")
+
+#: A gap between two words of a line is inked when at least this share of its columns
+#: holds ink (an underscore spans its whole advance; a table rule is a column or two).
+MIN_GAP_INK_COLUMNS = 0.6
 
 #: Fonts whose text layer does not say what their glyphs show (no or wrong Unicode
 #: mapping: the euro of eurosym reads "e", Emmentaler's note heads "."). Matched,
@@ -249,13 +259,67 @@ def _overlapping_pairs(boxes: np.ndarray, frac: float) -> np.ndarray:
 #: Word reasons that spoil the text or the box of the word's line (punctuation and
 #: tiny words do not: the line's text still says what it shows).
 _LINE_SPOILING_REASONS = frozenset({"diagonal", "off_page", "rotated", "no_ink", "bad_box",
-                                    "busy_background", "symbol_font", "overlap", "charset"})
+                                    "busy_background", "symbol_font", "overlap",
+                                    "unlisted_glyph", "charset"})
+
+
+def unlisted_glyph_words(image: np.ndarray, page: _PPage, final: np.ndarray,
+                         ink_found: np.ndarray, line_rotated: list[bool]) -> set[int]:
+    """The words next to ink, between them and a neighbour on their line, that no word owns.
+
+    For two neighbouring words of an upright line (their ink boxes ``final``), the
+    gap between their ink boxes, over the rows of the two words and a quarter of a
+    line height below them (where an underscore sits), is inked when at least
+    :data:`MIN_GAP_INK_COLUMNS` of its columns hold ink: a pixel that differs from
+    the gap's median by more than ``max(20, 0.4 * contrast)``, ``contrast`` being
+    the largest difference inside the two words. Not counted: ink that spans the
+    window's full height (a rule between table cells) and ink whose rows continue
+    under both words (an underline: a link, emphasis).
+    """
+    gray = image.astype(np.int16)
+    if gray.ndim == 3:
+        gray = gray.max(axis=2) if gray.shape[2] > 1 else gray[:, :, 0]
+    height, width = gray.shape[:2]
+    found: set[int] = set()
+    for li, ln in enumerate(page.lines):
+        if line_rotated[li]:
+            continue
+        idx = sorted((i for i in ln.words if ink_found[i]), key=lambda i: final[i, 0])
+        for a, b in zip(idx, idx[1:]):
+            ax0, ay0, ax1, ay1 = (int(v) for v in final[a])
+            bx0, by0, bx1, by1 = (int(v) for v in final[b])
+            gx0, gx1 = ax1, bx0
+            line_h = max(ay1, by1) - min(ay0, by0)
+            if gx1 - gx0 < 2 or line_h < 4 or gx1 - gx0 > 2 * line_h:
+                continue
+            y0 = max(0, min(ay0, by0))
+            y1 = min(height, max(ay1, by1) + max(1, line_h // 4))
+            gap = gray[y0:y1, gx0:gx1]
+            if gap.size == 0:
+                continue
+            bg = int(np.median(gap))
+            words = np.concatenate([gray[ay0:ay1, ax0:ax1].ravel(), gray[by0:by1, bx0:bx1].ravel()])
+            contrast = int(np.abs(words - bg).max()) if words.size else 0
+            if contrast < 40:
+                continue
+            ink = np.abs(gap - bg) > max(20, 0.4 * contrast)
+            if ink.any(axis=1).all():
+                continue                       # ink over the full height: a rule
+            if ink.any(axis=0).mean() < MIN_GAP_INK_COLUMNS:
+                continue
+            rows = np.flatnonzero(ink.any(axis=1)) + y0
+            under_a = np.abs(gray[rows][:, ax0:ax1] - bg) > max(20, 0.4 * contrast)
+            under_b = np.abs(gray[rows][:, bx0:bx1] - bg) > max(20, 0.4 * contrast)
+            if under_a.any(axis=0).mean() > 0.8 and under_b.any(axis=0).mean() > 0.8:
+                continue                       # it runs under both words: an underline
+            found.update((a, b))
+    return found
 
 
 def _word_ignore_reasons(page: _PPage, texts: list[str], final: np.ndarray,
                          ink_found: np.ndarray, status: list[str], fill: np.ndarray,
                          cut: np.ndarray, line_rotated: list[bool], line_vertical: list[bool],
-                         charset: Charset) -> list[str | None]:
+                         charset: Charset, unlisted: set[int] = frozenset()) -> list[str | None]:
     """The ignore reason of every word of ``page`` (``None``: kept), by the rules above.
 
     Args:
@@ -270,6 +334,7 @@ def _word_ignore_reasons(page: _PPage, texts: list[str], final: np.ndarray,
         line_rotated: per line, its text is rotated (90, 180 or 270 degrees).
         line_vertical: per line, it is rotated and runs vertically.
         charset: words with other characters are ``charset``.
+        unlisted: the words next to an unlisted glyph (:func:`unlisted_glyph_words`).
     """
     n = len(page.words)
     reason: list[str | None] = [None] * n
@@ -307,6 +372,8 @@ def _word_ignore_reasons(page: _PPage, texts: list[str], final: np.ndarray,
             reason[i] = "symbol_font"
         elif i in overlap:
             reason[i] = "overlap"
+        elif i in unlisted:
+            reason[i] = "unlisted_glyph"
         else:
             if is_punctuation_only(text):
                 reason[i] = "punctuation"

@@ -25,7 +25,7 @@ from keras_textnet.data.annotation import ImageRecord, Line, Word
 from keras_textnet.data.pdf.ignore_rules import (_flag_diagonal, _flag_symbol_fonts,
                                                  _is_vertical_line, _line_ignored,
                                                  _rotated_blocks, _word_ignore_reasons,
-                                                 normalize_pdf_text)
+                                                 normalize_pdf_text, unlisted_glyph_words)
 from keras_textnet.data.pdf.ink import _pixel_box, tighten_to_ink
 from keras_textnet.data.pdf.poppler import (_PDFInfo, _pdftotext_page, _render_page,
                                             _symbol_font_runs)
@@ -87,8 +87,9 @@ def _annotate_page(image: np.ndarray, page: _PPage, dpi: float,
                 final[i] = found.box
                 ink_found[i] = True
 
+    unlisted = unlisted_glyph_words(image, page, final, ink_found, line_rotated)
     reason = _word_ignore_reasons(page, texts, final, ink_found, status, fill, cut,
-                                  line_rotated, line_vertical, charset)
+                                  line_rotated, line_vertical, charset, unlisted)
 
     words: list[Word] = []
     lines: list[Line] = []
