@@ -144,13 +144,16 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
         spec = importlib.util.find_spec(name)
         if spec is None or spec.loader is None:
             return spec
-        spec.loader = _QuietLoader(spec.loader)
+        spec.loader = _WrappingLoader(spec.loader, _stderr_silenced)
         return spec
 
 
-class _QuietLoader(importlib.abc.Loader):
-    def __init__(self, loader):
+class _WrappingLoader(importlib.abc.Loader):
+    """Runs a module's real loader inside ``around()`` (a context manager factory)."""
+
+    def __init__(self, loader, around):
         self.loader = loader
+        self.around = around
 
     def create_module(self, spec):
         return self.loader.create_module(spec)
@@ -159,7 +162,7 @@ class _QuietLoader(importlib.abc.Loader):
         module.__loader__ = self.loader
         if module.__spec__ is not None:
             module.__spec__.loader = self.loader
-        with _stderr_silenced():
+        with self.around():
             self.loader.exec_module(module)
 
 
@@ -206,30 +209,21 @@ class _NoPyplotFor(importlib.abc.MetaPathFinder):
             sys.meta_path.insert(0, self)
         if spec is None or spec.loader is None:
             return spec
-        spec.loader = _PyplotBlockingLoader(spec.loader)
+        spec.loader = _WrappingLoader(spec.loader, _pyplot_refused)
         return spec
 
 
-class _PyplotBlockingLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        module.__loader__ = self.loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self.loader
-        blocker = _RefusePyplot()
-        sys.meta_path.insert(0, blocker)
-        try:
-            self.loader.exec_module(module)
-        finally:
-            _remove_finder(blocker)
-        if "matplotlib.pyplot" not in sys.modules and not _PYPLOT_FREE_MODULES - sys.modules.keys():
-            for finder in [f for f in sys.meta_path if isinstance(f, _NoPyplotFor)]:
-                _remove_finder(finder)
+@contextlib.contextmanager
+def _pyplot_refused():
+    blocker = _RefusePyplot()
+    sys.meta_path.insert(0, blocker)
+    try:
+        yield
+    finally:
+        _remove_finder(blocker)
+    if not _PYPLOT_FREE_MODULES - sys.modules.keys():
+        for finder in [f for f in sys.meta_path if isinstance(f, _NoPyplotFor)]:
+            _remove_finder(finder)
 
 
 class _RefusePyplot(importlib.abc.MetaPathFinder):
