@@ -328,27 +328,28 @@ def test_symbol_fonts_are_flagged():
     assert [w.symbol_font for w in page.words] == [False, False, True, False]
 
 
-def _two_words_page(between: str):
+def _two_words_page(between: str, color=(0, 0, 0)):
     """A 200x60 page with two 'words' (ink blocks) at x 20-70 and 80-130, rows 20-34,
     and ``between`` drawn: "underscore" (rows 36-37 in the gap only), "underline"
     (rows 36-37 under both words and the gap), "rule" (a table rule from top to
     bottom in the gap) or "space" (nothing)."""
     image = np.full((60, 200, 3), 255, np.uint8)
-    image[20:35, 20:70] = 0
-    image[20:35, 80:130] = 0
+    image[20:35, 20:70] = color
+    image[20:35, 80:130] = color
     if between == "underscore":
-        image[36:38, 71:80] = 0
+        image[36:38, 71:80] = color
     elif between == "underline":
-        image[36:38, 20:130] = 0
+        image[36:38, 20:130] = color
     elif between == "rule":
-        image[0:60, 74:76] = 0
+        image[0:60, 74:76] = color
     final = np.array([[20, 20, 70, 35], [80, 20, 130, 35]])
     return image, _layer([[("close", (0, 0, 1, 1)), ("output", (1, 0, 2, 1))]]), final
 
 
-@pytest.mark.parametrize("between, flagged", [("underscore", {0, 1}), ("space", set()),
-                                              ("underline", set()), ("rule", set())])
-def test_ink_between_words_that_the_text_layer_does_not_list(between, flagged):
+@pytest.mark.parametrize("between, color, flagged", [
+    ("underscore", (0, 0, 0), {0, 1}), ("underscore", (200, 40, 0), {0, 1}),   # black, blue
+    ("space", (0, 0, 0), set()), ("underline", (0, 0, 0), set()), ("rule", (0, 0, 0), set())])
+def test_ink_between_words_that_the_text_layer_does_not_list(between, color, flagged):
     from keras_textnet.data.pdf.ignore_rules import unlisted_glyph_words
-    image, page, final = _two_words_page(between)
+    image, page, final = _two_words_page(between, color)
     assert unlisted_glyph_words(image, page, final, np.array([True, True]), [False]) == flagged

@@ -44,8 +44,8 @@ its box is the union of its words' boxes, its text its words joined by single
 spaces. It is ignore when all its words are ignore, or when its text or box
 would be wrong for a line model: a word that is diagonal, off the page,
 rotated, without ink, with a bad box, on a busy background, in a symbol font,
-overlapping, next to an unlisted glyph, or with characters outside the charset. (Punctuation and tiny
-words do not spoil a line: its text still says what it shows.)
+overlapping, next to an unlisted glyph, or with characters outside the charset.
+(Punctuation and tiny words do not spoil a line: its text still says what it shows.)
 """
 
 from __future__ import annotations
@@ -270,16 +270,17 @@ def unlisted_glyph_words(image: np.ndarray, page: _PPage, final: np.ndarray,
     For two neighbouring words of an upright line (their ink boxes ``final``), the
     gap between their ink boxes, over the rows of the two words and a quarter of a
     line height below them (where an underscore sits), is inked when at least
-    :data:`MIN_GAP_INK_COLUMNS` of its columns hold ink: a pixel that differs from
-    the gap's median by more than ``max(20, 0.4 * contrast)``, ``contrast`` being
-    the largest difference inside the two words. Not counted: ink that spans the
+    :data:`MIN_GAP_INK_COLUMNS` of its columns hold ink: a pixel whose lightest
+    channel differs from the gap's median by more than ``max(20, 0.4 * contrast)``,
+    ``contrast`` being the largest difference inside the two words (on the lightest
+    channel, a slide's pale grid behind the words is paper). Not counted: ink that spans the
     window's full height (a rule between table cells) and ink whose rows continue
     under both words (an underline: a link, emphasis).
     """
     gray = image.astype(np.int16)
-    if gray.ndim == 3:
-        gray = gray.max(axis=2) if gray.shape[2] > 1 else gray[:, :, 0]
-    height, width = gray.shape[:2]
+    if gray.ndim == 3:               # the lightest channel: coloured text stays ink, and a
+        gray = gray.max(axis=2)      # light tint behind it (a slide's grid) stays paper
+    height = gray.shape[0]
     found: set[int] = set()
     for li, ln in enumerate(page.lines):
         if line_rotated[li]:
@@ -288,29 +289,27 @@ def unlisted_glyph_words(image: np.ndarray, page: _PPage, final: np.ndarray,
         for a, b in zip(idx, idx[1:]):
             ax0, ay0, ax1, ay1 = (int(v) for v in final[a])
             bx0, by0, bx1, by1 = (int(v) for v in final[b])
-            gx0, gx1 = ax1, bx0
             line_h = max(ay1, by1) - min(ay0, by0)
-            if gx1 - gx0 < 2 or line_h < 4 or gx1 - gx0 > 2 * line_h:
+            if bx0 - ax1 < 2 or line_h < 4 or bx0 - ax1 > 2 * line_h:
                 continue
             y0 = max(0, min(ay0, by0))
             y1 = min(height, max(ay1, by1) + max(1, line_h // 4))
-            gap = gray[y0:y1, gx0:gx1]
-            if gap.size == 0:
-                continue
+            gap = gray[y0:y1, ax1:bx0]
             bg = int(np.median(gap))
-            words = np.concatenate([gray[ay0:ay1, ax0:ax1].ravel(), gray[by0:by1, bx0:bx1].ravel()])
-            contrast = int(np.abs(words - bg).max()) if words.size else 0
+            contrast = max(int(np.abs(gray[ay0:ay1, ax0:ax1] - bg).max(initial=0)),
+                           int(np.abs(gray[by0:by1, bx0:bx1] - bg).max(initial=0)))
             if contrast < 40:
                 continue
-            ink = np.abs(gap - bg) > max(20, 0.4 * contrast)
+            level = max(20, 0.4 * contrast)
+            ink = np.abs(gap - bg) > level
             if ink.any(axis=1).all():
                 continue                       # ink over the full height: a rule
             if ink.any(axis=0).mean() < MIN_GAP_INK_COLUMNS:
                 continue
-            rows = np.flatnonzero(ink.any(axis=1)) + y0
-            under_a = np.abs(gray[rows][:, ax0:ax1] - bg) > max(20, 0.4 * contrast)
-            under_b = np.abs(gray[rows][:, bx0:bx1] - bg) > max(20, 0.4 * contrast)
-            if under_a.any(axis=0).mean() > 0.8 and under_b.any(axis=0).mean() > 0.8:
+            rows = gray[np.flatnonzero(ink.any(axis=1)) + y0]
+            under_a = (np.abs(rows[:, ax0:ax1] - bg) > level).any(axis=0).mean()
+            under_b = (np.abs(rows[:, bx0:bx1] - bg) > level).any(axis=0).mean()
+            if under_a > 0.8 and under_b > 0.8:
                 continue                       # it runs under both words: an underline
             found.update((a, b))
     return found
