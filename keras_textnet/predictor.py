@@ -118,9 +118,14 @@ class TextNetPredictor:
         if file is None:
             file = Path(image).name if isinstance(image, (str, os.PathLike)) else "image"
         array = read_image(image)
-        padded, scale = self._prepare(array)
-        out = self._run(padded[np.newaxis])
+        out, scale = self.raw_outputs(array)
         return self.decode_outputs(out, 0, scale, array.shape[:2], file, image=array)
+
+    def raw_outputs(self, array: np.ndarray) -> tuple[dict, tuple[float, float]]:
+        """The network's output arrays for one page (batch of one), and the scale ``(sy, sx)``
+        from the page's pixels to the model input's: what :func:`decode_outputs` takes."""
+        padded, scale = self._prepare(array)
+        return self._run(padded[np.newaxis]), scale
 
     def predict(self, images, progress: bool = True) -> dict:
         """Prediction JSON (``{"images": [...]}``) of many images.
