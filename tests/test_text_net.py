@@ -126,6 +126,42 @@ def test_read_padding_widens_the_lines_read_and_returned():
         TextNet.from_preset("tiny", read_padding=-1.0)
 
 
+def test_training_read_padding_widens_lines_up_to_their_neighbours():
+    model = TextNet.from_preset("tiny", recognition_rois_per_image=3, box_jitter=0.0,
+                                train_read_padding=0.5)
+    # three 20 px high boxes: two on one row 4 px apart, one alone on its row
+    given = np.array([[10., 20., 30., 100.], [12., 104., 30., 180.], [50., 20., 70., 190.],
+                      [0., 0., 0., 0.]], np.float32)
+    targets = {"boxes": tf.constant(given[None]), "num_boxes": tf.constant([3]),
+               "ignore": tf.constant([[False, False, False, False]]),
+               "text_lengths": tf.constant([[3, 3, 3, 0]]),
+               "texts": tf.ones((1, 4, 5), tf.int32), "angles": tf.zeros((1, 4))}
+    wide = {0: [], 1: [], 2: []}
+    for seed in range(12):
+        rec = model._recognition_samples(targets, tf.constant([seed, 0], tf.int64),
+                                         image_width=tf.constant(190.0))
+        for box in rec["boxes"][0].numpy():
+            row = int(np.argmin(np.abs(given[:3, 0] - box[0])))
+            wide[row].append(box)
+    for row, got in wide.items():
+        got = np.array(got)
+        x0, x1 = given[row, 1], given[row, 3]
+        np.testing.assert_allclose(got[:, [0, 2]], given[None, row, [0, 2]].repeat(len(got), 0))
+        assert (got[:, 1] <= x0 + 1e-4).all() and (got[:, 3] >= x1 - 1e-4).all()
+        assert (got[:, 1] >= max(x0 - 0.5 * 20, 0) - 1e-4).all()
+        assert (got[:, 3] <= min(x1 + 0.5 * 20, 190) + 1e-4).all()
+    # the gap of 4 px between the two boxes of the first row is never crossed
+    assert max(b[3] for b in wide[0]) <= 100 + 0.8 * 4 + 1e-4
+    assert min(b[1] for b in wide[1]) >= 104 - 0.8 * 4 - 1e-4
+    # the lone line is widened by varying amounts, clipped to the image on the right
+    lone = np.array(wide[2])
+    assert np.ptp(lone[:, 1]) > 1.0 and lone[:, 1].min() < 20 - 2.0
+    np.testing.assert_allclose(lone[:, 3], 190.0)
+    assert TextNet.from_config(model.get_config()).train_read_padding == 0.5
+    with pytest.raises(ValueError, match="train_read_padding"):
+        TextNet.from_preset("tiny", train_read_padding=3.0)
+
+
 def test_planned_few_pages_run_eagerly_with_the_outputs_of_the_graph():
     import keras
 

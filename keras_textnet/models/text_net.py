@@ -101,6 +101,11 @@ class TextNet(keras.Model):
         head_rois_per_image: RoIs sampled per image for the box head.
         recognition_rois_per_image: ground-truth lines read per image.
         box_jitter: jitter of the recognised lines' edges, in line heights.
+        train_read_padding: in training, each recognised line is also widened at
+            each end by a uniform draw of up to this many line heights, stopped
+            short of any other box on its row: the blank margins inference reads
+            with ``read_padding``, so that the recognizer learns that they hold
+            no character (0: none).
         detections_per_image: ``D``.
         score_threshold, detection_nms_iou: final detection filtering.
         max_text_length: ``L``.
@@ -130,6 +135,7 @@ class TextNet(keras.Model):
                  rpn_pre_nms_topk: int = 1000, rpn_post_nms_topk: int = 300,
                  rpn_nms_iou: float = 0.7, head_rois_per_image: int = 128,
                  recognition_rois_per_image: int = 24, box_jitter: float = 0.08,
+                 train_read_padding: float = 0.0,
                  detections_per_image: int = 100, score_threshold: float = 0.5,
                  detection_nms_iou: float = 0.3, max_text_length: int = 96,
                  read_padding: float = 0.0, loss_weights: dict | None = None, seed: int = 0,
@@ -184,6 +190,10 @@ class TextNet(keras.Model):
         self.head_rois_per_image = head_rois_per_image
         self.recognition_rois_per_image = recognition_rois_per_image
         self.box_jitter = float(box_jitter)
+        if not 0.0 <= float(train_read_padding) <= 2.0:
+            raise ValueError(f"train_read_padding must be in [0, 2] line heights; received "
+                             f"{train_read_padding!r}")
+        self.train_read_padding = float(train_read_padding)
         self.detections_per_image = detections_per_image
         self.score_threshold = float(score_threshold)
         self.detection_nms_iou = float(detection_nms_iou)
@@ -390,13 +400,16 @@ class TextNet(keras.Model):
         step = tf.cast(self.optimizer.iterations if self.optimizer is not None else 0, tf.int64)
         return tf.stack([tf.constant(self.seed, tf.int64), step])
 
-    def _recognition_samples(self, targets, seed):
-        """Up to ``recognition_rois_per_image`` readable GT lines per image, jittered."""
+    def _recognition_samples(self, targets, seed, image_width=None):
+        """Up to ``recognition_rois_per_image`` readable GT lines per image, jittered.
+
+        With ``train_read_padding``, each is also widened (within ``image_width``).
+        """
         boxes = tf.cast(targets["boxes"], tf.float32)
         g = boxes.shape[1] if boxes.shape[1] is not None else tf.shape(boxes)[1]
         k = min(self.recognition_rois_per_image, g) if isinstance(g, int) else \
             self.recognition_rois_per_image
-        s_pick, s_jitter = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        s_pick, s_jitter, s_pad = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
         rows = tf.range(tf.shape(boxes)[1])[tf.newaxis, :]
         readable = ((rows < targets["num_boxes"][:, tf.newaxis]) & ~targets["ignore"]
                     & (targets["text_lengths"] > 0))
@@ -409,6 +422,16 @@ class TextNet(keras.Model):
         noise = tf.random.stateless_uniform(tf.shape(picked_boxes), s_jitter, minval=-1.0,
                                             maxval=1.0)
         picked_boxes = picked_boxes + noise * self.box_jitter * height[..., tf.newaxis]
+        if self.train_read_padding > 0:
+            draws = tf.random.stateless_uniform(tf.concat([tf.shape(picked)[:2], [2]], 0), s_pad)
+            picked_boxes = self._pad_to_neighbours(
+                picked_boxes, height, boxes, rows < targets["num_boxes"][:, tf.newaxis], picked,
+                draws)
+            if image_width is not None:
+                picked_boxes = tf.stack(
+                    [picked_boxes[..., 0], tf.maximum(picked_boxes[..., 1], 0.0),
+                     picked_boxes[..., 2], tf.minimum(picked_boxes[..., 3], image_width)],
+                    axis=-1)
         picked_boxes = tf.where(chosen[..., tf.newaxis], picked_boxes,
                                 tf.constant([0., 0., 8., 8.]))
         return {
@@ -419,6 +442,32 @@ class TextNet(keras.Model):
                                                         batch_dims=1), 0),
             "mask": chosen,
         }
+
+    def _pad_to_neighbours(self, picked_boxes, height, boxes, valid, picked, draws):
+        """``picked_boxes`` widened at each end by ``draws * train_read_padding`` heights.
+
+        ``boxes`` (B, G, 4) are all of an image's boxes (``valid`` marks the real
+        rows, ignored ones included), ``picked`` (B, K) the rows the picked boxes
+        came from, ``draws`` (B, K, 2) uniform [0, 1) for the left and right end.
+        A widened end stops at 0.8 of the gap to the nearest box that shares at
+        least half of the shorter height with the line (a neighbouring segment or
+        cell, whose ink the line's label does not hold).
+        """
+        y0, x0, y1, x1 = (picked_boxes[..., i][..., tf.newaxis] for i in range(4))
+        oy0, ox0, oy1, ox1 = (boxes[..., i][:, tf.newaxis, :] for i in range(4))
+        other_h = oy1 - oy0
+        overlap = tf.minimum(y1, oy1) - tf.maximum(y0, oy0)
+        same_row = overlap >= 0.5 * tf.minimum(y1 - y0, other_h)
+        not_self = tf.range(tf.shape(boxes)[1])[tf.newaxis, tf.newaxis, :] != picked[..., tf.newaxis]
+        near = same_row & not_self & valid[:, tf.newaxis, :]
+        big = tf.constant(1e9)
+        left_gap = tf.reduce_min(tf.where(near & (ox1 <= x0 + 1.0), x0 - ox1, big), axis=-1)
+        right_gap = tf.reduce_min(tf.where(near & (ox0 >= x1 - 1.0), ox0 - x1, big), axis=-1)
+        reach = self.train_read_padding * height
+        pad_left = tf.minimum(draws[..., 0] * reach, tf.maximum(0.8 * left_gap, 0.0))
+        pad_right = tf.minimum(draws[..., 1] * reach, tf.maximum(0.8 * right_gap, 0.0))
+        return tf.stack([picked_boxes[..., 0], picked_boxes[..., 1] - pad_left,
+                         picked_boxes[..., 2], picked_boxes[..., 3] + pad_right], axis=-1)
 
     def compute_losses(self, images, targets, training=True, seed=None):
         """All losses of one batch (a dict, plus ``loss``: their weighted sum)."""
@@ -456,7 +505,8 @@ class TextNet(keras.Model):
         head_angle = tf.reduce_sum(angle_error * foreground) / tf.maximum(
             tf.reduce_sum(foreground), 1.0)
 
-        rec = self._recognition_samples(targets, s_rec)
+        rec = self._recognition_samples(targets, s_rec,
+                                        image_width=tf.cast(image_size[1], tf.float32))
         logits, steps = self._read_lines(recognition_map, rec["boxes"], rec["angles"], training)
         labels = tf.reshape(rec["labels"], [-1, tf.shape(rec["labels"])[-1]])
         label_lengths = tf.reshape(rec["label_lengths"], [-1])
@@ -523,6 +573,7 @@ class TextNet(keras.Model):
             "head_rois_per_image": self.head_rois_per_image,
             "recognition_rois_per_image": self.recognition_rois_per_image,
             "box_jitter": self.box_jitter,
+            "train_read_padding": self.train_read_padding,
             "detections_per_image": self.detections_per_image,
             "score_threshold": self.score_threshold,
             "detection_nms_iou": self.detection_nms_iou,
