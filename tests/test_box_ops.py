@@ -118,3 +118,20 @@ def test_docstring_examples():
 
     failures, _ = doctest.testmod(box_ops)
     assert failures == 0
+
+
+def test_numpy_line_rectangle_of_the_predictor_matches_the_tensorflow_op():
+    from keras_textnet.ops.rotated_boxes import bounds_to_rotated_box
+    from keras_textnet.predictor import _rotated_rect
+
+    rng = np.random.default_rng(5)
+    x0, y0 = rng.uniform(0, 500, 400), rng.uniform(0, 500, 400)
+    w, h = rng.uniform(0.5, 600, 400), rng.uniform(0.5, 80, 400)
+    angles = np.concatenate([np.zeros(50), rng.uniform(-0.9, 0.9, 350)])
+    expected = bounds_to_rotated_box(np.stack([y0, x0, y0 + h, x0 + w], 1), angles).numpy()
+    for i in range(400):
+        got = _rotated_rect((x0[i], y0[i], x0[i] + w[i], y0[i] + h[i]), angles[i])
+        np.testing.assert_allclose(got, expected[i, [1, 0, 3, 2]], rtol=1e-9, atol=1e-6)
+    replaced = [not np.allclose(expected[i], [y0[i], x0[i], y0[i] + h[i], x0[i] + w[i]])
+                for i in range(400)]
+    assert 50 < sum(replaced) < 350          # both branches: rotated rectangles and bounds kept
