@@ -276,6 +276,30 @@ def test_characters_outside_the_charset_make_a_word_ignored(clean_gen):
     assert [(w.text, w.ignore) for w in words] == [("bad", False), ("hike", True)]
 
 
+def test_an_underlined_run_is_ruled_below_its_words_with_unchanged_boxes(clean_gen):
+    from keras_textnet.data.synthetic.layouts.common import font_at
+
+    face = clean_gen.fonts.sample(np.random.default_rng(4), monospace=False)
+    font = font_at(clean_gen.fonts, face, 24)
+    pages = []
+    for underline in (False, True):
+        canvas = PageCanvas(np.full((100, 400, 3), 255, np.uint8), charset=clean_gen.charset)
+        line, x_end = canvas.draw_text("see the manual", 20, 50, font, (0, 0, 0))
+        canvas.draw_text("here", x_end + font.space, 50, font, (0, 0, 0), line=line,
+                         underline=underline)
+        words, lines, _ = canvas.finalize(IDENTITY, (100, 400))
+        pages.append((canvas.image, words, lines))
+    (plain, words0, lines0), (ruled, words1, lines1) = pages
+    assert [(w.text, w.box) for w in words0] == [(w.text, w.box) for w in words1]
+    assert [ln.text for ln in lines1] == ["see the manual here"]
+    changed = np.argwhere((plain != ruled).any(axis=2))
+    here = words1[-1].box
+    # only below the baseline, under "here" alone, one row of ink across its width
+    assert len(changed) and changed[:, 0].min() > 50 and changed[:, 0].max() < 50 + 8
+    assert changed[:, 1].min() == here[0] and changed[:, 1].max() == here[2] - 1
+    assert (ruled[changed[:, 0].min(), here[0]:here[2]] == 0).all()
+
+
 # ---------------------------------------------------------------------------
 # 5. Degradations and scaling
 # ---------------------------------------------------------------------------

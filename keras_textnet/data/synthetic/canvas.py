@@ -332,6 +332,22 @@ class PageCanvas:
             x += on + off
         return ok
 
+    def underline(self, x0, x1, baseline, font: Font, color) -> None:
+        """A link's or an emphasis's underline below ``baseline``, across descenders.
+
+        Painted as printers do, through the descenders of the words above it; it
+        is not an obstacle to them (their boxes already lie there), only to what
+        comes later.
+        """
+        top = int(round(baseline + max(1.0, 0.09 * font.size)))
+        thickness = max(1, int(round(0.06 * font.size)))
+        cx0, cy0, cx1, cy1 = self._clip(round(x0), top, round(x1), top + thickness)
+        if cx1 <= cx0 or cy1 <= cy0:
+            return
+        self.image[cy0:cy1, cx0:cx1] = np.asarray(color, np.uint8)
+        region = self.occ[cy0:cy1, cx0:cx1]
+        region[region == 0] = _OCC_STROKE
+
     def vline(self, x, y0, y1, color, thickness: int = 1, dash: tuple[int, int] | None = None):
         if dash is None:
             return self.rule(x, y0, x + thickness, y1, color)
@@ -489,13 +505,14 @@ class PageCanvas:
 
     def draw_text(self, text: str, x: float, baseline: float, font: Font, fill, *,
                   line: int | None = None, word_spacing: float = 0.0, ignore: bool = False,
-                  max_x1: int | None = None) -> tuple[int, float]:
+                  max_x1: int | None = None, underline: bool = False) -> tuple[int, float]:
         """Draws a run of words on one baseline; returns ``(line_id, x_end)``.
 
         Words are separated by the font's space plus ``word_spacing``; a word is moved
         right when its ink would come closer than ``gap + 1`` pixels to the previous
         one. ``line=None`` starts a new :class:`Line`; pass a line id to continue one
-        (a run in another font or colour on the same baseline).
+        (a run in another font or colour on the same baseline). ``underline``: one
+        rule under the run's drawn words, gaps included (a hyperlink).
         """
         if line is None:
             line = self.new_line()
@@ -505,6 +522,7 @@ class PageCanvas:
         ln = self.lines[line]
         if ln.words:
             prev_x1 = self.words[ln.words[-1]].box[2]
+        first_word = len(self.words)
         for i, w in enumerate(text.split(" ")):
             if w:
                 idx = self.place_word(
@@ -519,6 +537,9 @@ class PageCanvas:
                 else:
                     xcur += font.length(w)
             xcur += font.space + word_spacing
+        drawn = [p for p in self.words[first_word:] if p.line == line]
+        if underline and drawn:
+            self.underline(drawn[0].box[0], drawn[-1].box[2], baseline, font, fill)
         return line, xcur - font.space - word_spacing
 
     def draw_rotated_text(self, text: str, center: tuple[float, float], angle: float,

@@ -191,6 +191,9 @@ class Ctx:
         self.margins = (int(m * rng.uniform(0.8, 1.2)), int(m * rng.uniform(0.7, 1.2)),
                         int(m * rng.uniform(0.8, 1.2)), int(m * rng.uniform(0.7, 1.2)))
         self.page_scale = scale
+        # hyperlinks: most pages have none; some underline a run of words now and
+        # then, a few (menus, tables of contents of HTML manuals) nearly every line
+        self.link_rate = float(rng.choice([0.0, 0.08, 0.3, 0.8], p=[0.75, 0.12, 0.08, 0.05]))
 
     # -- sizes --------------------------------------------------------------
     def u(self, final_px: float) -> int:
@@ -317,9 +320,30 @@ def draw_words(ctx: Ctx, words: list[str], font: Font, color, x: float, baseline
             x = x + width - natural
         elif align == "center":
             x = x + (width - natural) / 2.0
+    if ctx.link_rate > 0 and ctx.chance(ctx.link_rate):
+        return _draw_with_link(ctx, words, font, color, x, baseline, extra, line, max_x1)
     lid, _ = ctx.canvas.draw_text(" ".join(words), x, baseline, font, color, line=line,
                                   word_spacing=extra, max_x1=max_x1)
     return lid
+
+
+def _draw_with_link(ctx: Ctx, words: list[str], font: Font, color, x: float, baseline: float,
+                    extra: float, line: int | None, max_x1: int | None) -> int:
+    """One line whose words ``[i, j)`` are an underlined link (often all of them)."""
+    n = len(words)
+    if ctx.chance(0.4):
+        i, j = 0, n
+    else:
+        i = ctx.randint(0, n - 1)
+        j = ctx.randint(i + 1, min(n, i + 4))
+    for k, (a, b) in enumerate(((0, i), (i, j), (j, n))):
+        if a == b:
+            continue
+        line, x_end = ctx.canvas.draw_text(" ".join(words[a:b]), x, baseline, font, color,
+                                           line=line, word_spacing=extra, max_x1=max_x1,
+                                           underline=k == 1)
+        x = x_end + font.space + extra
+    return line
 
 
 def text_line(ctx: Ctx, text: str, font: Font, color, x: float, baseline: float,
