@@ -330,7 +330,8 @@ def test_symbol_fonts_are_flagged():
 
 def _two_words_page(between: str, color=(0, 0, 0)):
     """A 200x60 page with two 'words' (ink blocks) at x 20-70 and 80-130, rows 20-34,
-    and ``between`` drawn: "underscore" (rows 36-37 in the gap only), "underline"
+    and ``between`` drawn: "underscore" (rows 36-37 in the gap only), "baseline
+    underscore" (words of serifed letters, an underscore on their feet), "underline"
     (rows 36-37 under both words and the gap), "rule" (a table rule from top to
     bottom in the gap) or "space" (nothing)."""
     image = np.full((60, 200, 3), 255, np.uint8)
@@ -342,12 +343,20 @@ def _two_words_page(between: str, color=(0, 0, 0)):
         image[36:38, 20:130] = color
     elif between == "rule":
         image[0:60, 74:76] = color
+    elif between == "baseline underscore":      # letters with serifed feet, as in Courier
+        image[20:35, 20:130] = 255
+        for x in range(20, 130, 8):
+            if not 70 <= x < 80:
+                image[20:35, x:x + 3] = color
+                image[33:35, x - 2:x + 5] = color
+        image[33:35, 72:78] = color
     final = np.array([[20, 20, 70, 35], [80, 20, 130, 35]])
     return image, _layer([[("close", (0, 0, 1, 1)), ("output", (1, 0, 2, 1))]]), final
 
 
 @pytest.mark.parametrize("between, color, flagged", [
     ("underscore", (0, 0, 0), {0, 1}), ("underscore", (200, 40, 0), {0, 1}),   # black, blue
+    ("baseline underscore", (0, 0, 0), {0, 1}),
     ("space", (0, 0, 0), set()), ("underline", (0, 0, 0), set()), ("rule", (0, 0, 0), set())])
 def test_ink_between_words_that_the_text_layer_does_not_list(between, color, flagged):
     from keras_textnet.data.pdf.ignore_rules import unlisted_glyph_words

@@ -67,8 +67,9 @@ IGNORE_REASONS = ("diagonal", "off_page", "rotated", "no_ink", "bad_box", "busy_
                   "symbol_font", "overlap", "unlisted_glyph", "punctuation", "tiny", "charset")
 
 #: A gap between two words of a line is inked when at least this share of its columns
-#: holds ink (an underscore spans its whole advance; a table rule is a column or two).
-MIN_GAP_INK_COLUMNS = 0.6
+#: holds ink (an underscore spans most of its advance: 7 of the 12 columns between two
+#: words of a 10 pt Courier identifier at 160 dpi; a table rule is a column or two).
+MIN_GAP_INK_COLUMNS = 0.4
 
 #: Fonts whose text layer does not say what their glyphs show (no or wrong Unicode
 #: mapping: the euro of eurosym reads "e", Emmentaler's note heads "."). Matched,
@@ -263,6 +264,22 @@ _LINE_SPOILING_REASONS = frozenset({"diagonal", "off_page", "rotated", "no_ink",
                                     "unlisted_glyph", "charset"})
 
 
+def _run_overhang(rows: np.ndarray, gap_start: int, gap_end: int) -> int:
+    """How far (pixels) the longest unbroken run of ink through the gap ``[gap_start,
+    gap_end)`` of ``rows`` (ink rows x columns) reaches beyond it on either side: a
+    glyph in the gap ends there (an underscore on the baseline only touches the
+    feet of the letters beside it), a rule or an underline runs on under the words."""
+    best = 0
+    padded = np.pad(rows.astype(np.int8), ((0, 0), (1, 1)))
+    edges = np.diff(padded, axis=1)
+    for row in range(rows.shape[0]):
+        starts, ends = np.flatnonzero(edges[row] == 1), np.flatnonzero(edges[row] == -1)
+        for a, b in zip(starts, ends):
+            if a < gap_end and b > gap_start:
+                best = max(best, gap_start - int(a), int(b) - gap_end)
+    return best
+
+
 def unlisted_glyph_words(image: np.ndarray, page: _PPage, final: np.ndarray,
                          ink_found: np.ndarray, line_rotated: list[bool]) -> set[int]:
     """The words next to ink, between them and a neighbour on their line, that no word owns.
@@ -274,8 +291,9 @@ def unlisted_glyph_words(image: np.ndarray, page: _PPage, final: np.ndarray,
     channel differs from the gap's median by more than ``max(20, 0.4 * contrast)``,
     ``contrast`` being the largest difference inside the two words (on the lightest
     channel, a slide's pale grid behind the words is paper). Not counted: ink that spans the
-    window's full height (a rule between table cells) and ink whose rows continue
-    under both words (an underline: a link, emphasis).
+    window's full height (a rule between table cells) and ink that runs on unbroken
+    under a word by more than a line height (an underline, a frame's edge below
+    the line; an underscore on the baseline only touches the letters' feet).
     """
     gray = image.astype(np.int16)
     if gray.ndim == 3:               # the lightest channel: coloured text stays ink, and a
@@ -306,11 +324,9 @@ def unlisted_glyph_words(image: np.ndarray, page: _PPage, final: np.ndarray,
                 continue                       # ink over the full height: a rule
             if ink.any(axis=0).mean() < MIN_GAP_INK_COLUMNS:
                 continue
-            rows = gray[np.flatnonzero(ink.any(axis=1)) + y0]
-            under_a = (np.abs(rows[:, ax0:ax1] - bg) > level).any(axis=0).mean()
-            under_b = (np.abs(rows[:, bx0:bx1] - bg) > level).any(axis=0).mean()
-            if under_a > 0.8 and under_b > 0.8:
-                continue                       # it runs under both words: an underline
+            rows = np.abs(gray[np.flatnonzero(ink.any(axis=1)) + y0, ax0:bx1] - bg) > level
+            if _run_overhang(rows, ax1 - ax0, bx0 - ax0) > line_h:
+                continue                       # a rule or an underline passing under the words
             found.update((a, b))
     return found
 
