@@ -193,8 +193,10 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     line's text keeps them). A line tilted by less than :data:`UPRIGHT_DEGREES`
     is upright (angle 0). With ``image`` (the page as an
     array in the pixels of ``image_size``), a line whose box is almost free of ink
-    (:data:`keras_textnet.ink_boxes.MIN_LINE_INK`: noise, specks) is dropped, and
-    each word's box, first placed along
+    (:data:`keras_textnet.ink_boxes.MIN_LINE_INK`: noise, specks) is dropped, a
+    thin mark read over blank paper at an upright line's end is dropped
+    (:func:`keras_textnet.ink_boxes.drop_phantom_ends`), and each word's box, first
+    placed along
     its line from the CTC positions at the line's height, is tightened to its
     own ink within the line (:func:`keras_textnet.ink_boxes.tighten_words`).
     Last, the pieces of a long line found apart are joined into the line
@@ -207,6 +209,12 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     sy, sx = scale
     height, width = image_size
     lines, words = [], []
+    gray = None
+    if image is not None:
+        from keras_textnet.ink_boxes import drop_phantom_ends
+        from keras_textnet.luminance import gray_image
+
+        gray = gray_image(np.asarray(image))
     count = int(out["count"][index])
     for d in range(count):
         score = float(out["scores"][index, d])
@@ -225,15 +233,17 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
         angle = float(out["angles"][index, d])
         if abs(math.degrees(angle)) < UPRIGHT_DEGREES:
             angle = 0.0
+        positions = out["positions"][index, d, :n].astype(int)
+        steps = max(int(out["num_steps"][index, d]), 1)
+        positions = np.clip(positions, 0, steps - 1)
+        if gray is not None and angle == 0.0:
+            text, positions = drop_phantom_ends(gray, bounds, text, positions, steps)
         rect = _rotated_rect(bounds, angle)
         line_id = len(lines)
         line = {"box": [round(v, 1) for v in bounds], "text": text,
                 "score": round(score, 4), "angle": round(math.degrees(angle), 2),
                 "text_score": round(float(out["text_scores"][index, d]), 4)}
         lines.append(line)
-        positions = out["positions"][index, d, :n].astype(int)
-        steps = max(int(out["num_steps"][index, d]), 1)
-        positions = np.clip(positions, 0, steps - 1)
         for word_text, box, quad in split_line_into_words(
                 text, positions, steps, rect, angle_degrees=math.degrees(angle)):
             wx0, wy0, wx1, wy1 = (float(v) for v in box)
@@ -249,9 +259,7 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     words = drop_leader_words(words)
     if image is not None:
         from keras_textnet.ink_boxes import MIN_LINE_INK, ink_fraction, tighten_words
-        from keras_textnet.luminance import gray_image
 
-        gray = gray_image(np.asarray(image))
         inked = [ink_fraction(gray, line["box"]) >= MIN_LINE_INK for line in lines]
         if not all(inked):
             lines, words = _keep_lines(lines, words, inked)

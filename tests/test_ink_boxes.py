@@ -179,3 +179,42 @@ def test_faint_lines_need_a_confident_reading(score, text_score, kept):
     out["text_scores"][:] = text_score
     result = decode_outputs(out, 0, (1.0, 1.0), (60, 200), "p.png", charset)
     assert bool(result["lines"]) is kept
+
+
+def test_thin_marks_read_over_blank_paper_at_a_line_end_are_dropped():
+    from keras_textnet.ink_boxes import drop_phantom_ends
+
+    page = np.full((20, 120), 255, np.uint8)
+    page[5:15, 30:70] = 0                       # the word
+    page[12:14, 20:26] = 0                      # a printed dash before it
+    box = [0, 0, 120, 20]
+    # one column per pixel: a '-' emitted over the blank start, a ':' over the blank end
+    text, pos = drop_phantom_ends(page, box, "-word :", [5, 35, 45, 55, 65, 80, 100], 120)
+    assert text == "word" and list(pos) == [35, 45, 55, 65]
+    # a dash CTC placed over printed ink stays, and so do letters at the ends
+    assert drop_phantom_ends(page, box, "-word", [22, 35, 45, 55, 65], 120)[0] == "-word"
+    assert drop_phantom_ends(page, box, "aword", [5, 35, 45, 55, 65], 120)[0] == "aword"
+    # nothing is left of a line that is only a phantom mark: it is kept as read
+    assert drop_phantom_ends(page, box, "-", [5], 120)[0] == "-"
+    blank = np.full((20, 120), 255, np.uint8)  # no ink anywhere: nothing to judge by
+    assert drop_phantom_ends(blank, box, "-word", [5, 35, 45, 55, 65], 120)[0] == "-word"
+
+
+def test_the_predictor_drops_a_phantom_dash():
+    from keras_textnet.charset import Charset
+    from keras_textnet.predictor import decode_outputs
+
+    charset = Charset()
+    page = np.full((40, 200, 3), 255, np.uint8)
+    for x in (60, 90, 120):                    # three letters
+        page[12:28, x:x + 12] = 0
+    ids = charset.encode("-ink")
+    out = {"boxes": np.array([[[10.0, 40.0, 30.0, 160.0]]]), "scores": np.array([[0.9]]),
+           "angles": np.zeros((1, 1)), "count": np.array([1]),
+           "char_ids": np.array([[list(ids)]]), "lengths": np.array([[4]]),
+           "positions": np.array([[[4, 40, 70, 100]]]), "num_steps": np.array([[120]]),
+           "text_scores": np.array([[0.95]])}
+    page_out = decode_outputs(out, 0, (1.0, 1.0), (40, 200), "p.png", charset, image=page)
+    assert [w["text"] for w in page_out["words"]] == ["ink"]
+    without_image = decode_outputs(out, 0, (1.0, 1.0), (40, 200), "p.png", charset)
+    assert [w["text"] for w in without_image["words"]] == ["-ink"]
