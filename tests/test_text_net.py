@@ -235,6 +235,31 @@ def test_compact_inference_reads_only_kept_lines_with_the_same_outputs():
                                    err_msg=name)
 
 
+def test_compact_inference_reads_lines_in_width_groups_with_the_same_outputs(monkeypatch):
+    import keras
+
+    from keras_textnet.models import text_net
+
+    keras.utils.set_random_seed(4)
+    model = TextNet.from_preset("tiny", detections_per_image=16, max_text_length=24,
+                                score_threshold=0.0)
+    images = tf.constant(np.random.default_rng(1).integers(0, 256, (2, 96, 224, 3)), tf.uint8)
+    grouped = {k: v.numpy() for k, v in model.infer(images, compact=True).items()}
+    steps = grouped["num_steps"][grouped["num_steps"] > 0]
+    assert len(steps) >= 6 and len(set(steps.tolist())) >= 3    # lines of many widths
+    monkeypatch.setattr(text_net, "READ_BUCKETS", 1)
+    together = {k: v.numpy() for k, v in model.infer(images, compact=True).items()}
+    for name in together:
+        np.testing.assert_allclose(grouped[name], together[name], rtol=1e-5, atol=1e-5,
+                                   err_msg=name)
+    monkeypatch.setattr(text_net, "READ_BUCKETS", 5)           # more groups than some pages
+    one = {k: v.numpy() for k, v in model.infer(images[:1, :, :40], compact=True).items()}
+    monkeypatch.setattr(text_net, "READ_BUCKETS", 1)
+    ref = {k: v.numpy() for k, v in model.infer(images[:1, :, :40], compact=True).items()}
+    for name in ref:
+        np.testing.assert_allclose(one[name], ref[name], rtol=1e-5, atol=1e-5, err_msg=name)
+
+
 def test_compact_inference_with_no_line_kept_returns_empty_pages():
     import keras
 

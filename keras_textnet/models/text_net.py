@@ -297,10 +297,39 @@ class TextNet(keras.Model):
             recognition_map, flat, indices, angles, spatial_scale=0.25,
             pooled_height=self.pooled_height, max_width=self.max_width,
             sampling_ratio=self.sampling_ratio, aligned=True)
+        if trim and not training and READ_BUCKETS > 1:
+            return self._read_in_buckets(pooled, widths)
         if trim:
-            used = tf.reduce_max(tf.concat([tf.cast(widths, tf.int32), [1]], 0))
-            pooled = pooled[:, :, :tf.minimum((used + 7) // 8 * 8, tf.shape(pooled)[2])]
+            pooled = _trim_columns(pooled, widths)
         return _float32(self.recognizer(pooled, widths, training=training))
+
+    def _read_in_buckets(self, pooled, widths):
+        """The recognizer's ``(logits, steps)`` of ``pooled`` lines, read in
+        :data:`READ_BUCKETS` groups of similar width, each trimmed to its widest.
+
+        Lines padded to the page's widest line cost the recognizer twice the
+        columns they hold (1.97x over our real validation pages); in three
+        groups, 1.34x. Each group also reads one extra row (the narrowest line
+        of the page), dropped after, so that no group is empty. The recognizer
+        masks every line's padding, so the outputs are the lines' own.
+        """
+        n = tf.shape(widths)[0]
+        order = tf.argsort(widths, stable=True)
+        parts, steps = [], []
+        for k in range(READ_BUCKETS):
+            rows = tf.concat([order[n * k // READ_BUCKETS:n * (k + 1) // READ_BUCKETS],
+                              order[:1]], 0)
+            group_widths = tf.gather(widths, rows)
+            logits, group_steps = _float32(self.recognizer(
+                _trim_columns(tf.gather(pooled, rows), group_widths[:-1]), group_widths,
+                training=False))
+            parts.append(logits[:-1])
+            steps.append(group_steps[:-1])
+        longest = tf.reduce_max(tf.stack([tf.shape(p)[1] for p in parts]))
+        logits = tf.concat([tf.pad(p, [[0, 0], [0, longest - tf.shape(p)[1]], [0, 0]])
+                            for p in parts], 0)
+        back = tf.argsort(order, stable=True)       # sorted position of every line
+        return tf.gather(logits, back), tf.gather(tf.concat(steps, 0), back)
 
     # -------------------------------------------------------------- inference
     def call(self, images, training=False):
@@ -599,6 +628,17 @@ class TextNet(keras.Model):
         model = cls(**preset_arguments(preset, charset=charset, **overrides))
         model.build()
         return model
+
+
+#: Groups of similar width in which compact inference reads its lines
+#: (:meth:`TextNet._read_in_buckets`); 1 reads them all at the widest line's width.
+READ_BUCKETS = 3
+
+
+def _trim_columns(pooled, widths):
+    """``pooled`` without the columns past the widest of ``widths`` (rounded up to 8)."""
+    used = tf.reduce_max(tf.concat([tf.cast(widths, tf.int32), [1]], 0))
+    return pooled[:, :, :tf.minimum((used + 7) // 8 * 8, tf.shape(pooled)[2])]
 
 
 def _float32(outputs):
