@@ -300,6 +300,26 @@ def test_an_underlined_run_is_ruled_below_its_words_with_unchanged_boxes(clean_g
     assert (ruled[changed[:, 0].min(), here[0]:here[2]] == 0).all()
 
 
+def test_math_variables_are_set_in_tex_math_italic_with_their_letters_as_text(clean_gen):
+    from keras_textnet.data.synthetic.layouts import common
+
+    face = clean_gen.fonts.math_italic
+    assert face is not None and face.covers("xyzKN") and not face.covers("x1") \
+        and not face.covers(" ")
+    canvas = PageCanvas(np.full((200, 600, 3), 255, np.uint8), charset=clean_gen.charset)
+    ctx = common.Ctx(np.random.default_rng(0), canvas, clean_gen.fonts, None, unit=1.0,
+                     min_xh=6.0, paper=(255, 255, 255))
+    body = ctx.body_font()
+    math = ctx.font(face, body.x_height)
+    common._draw_with_span(ctx, ["where", "q", "is", "prime"], 1, 2, body, math, (0, 0, 0),
+                           20, 100, 0.0, None, None)
+    words, lines, _ = canvas.finalize(IDENTITY, (200, 600))
+    assert [ln.text for ln in lines] == ["where q is prime"]
+    fonts = {p.text: p.font.path for p in canvas.words}
+    assert fonts["q"].endswith("cmmi10.ttf") and not fonts["is"].endswith("cmmi10.ttf")
+    assert all(not w.ignore for w in words)
+
+
 # ---------------------------------------------------------------------------
 # 5. Degradations and scaling
 # ---------------------------------------------------------------------------

@@ -396,6 +396,23 @@ class FontLibrary:
                 out[fam] = faces
         return out
 
+    @functools.cached_property
+    def math_italic(self) -> FontFace | None:
+        """The math italic of TeX (matplotlib's ``cmmi10``), for variables set in text.
+
+        Skipped as a face (its spaces, digits and punctuation are other glyphs), its
+        letters are the *x*, *n*, *f* of every LaTeX paper and reference card: this
+        face claims only ``a-z A-Z``. ``None`` without matplotlib's fonts.
+        """
+        folder = _matplotlib_font_dir()
+        path = None if folder is None else os.path.join(folder, "cmmi10.ttf")
+        if path is None or not os.path.isfile(path):
+            return None
+        letters = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        return FontFace(path=path, family="Computer Modern Math Italic", bold=False,
+                        italic=True, monospace=False, serif=True, characters=letters,
+                        style="Italic")
+
     def pil_font(self, face: FontFace, size_px: int, layout_engine: int | None = None):
         """A ``PIL.ImageFont.FreeTypeFont`` of ``face`` at ``size_px`` pixels (em size).
 

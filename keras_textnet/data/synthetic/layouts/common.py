@@ -194,6 +194,10 @@ class Ctx:
         # hyperlinks: most pages have none; some underline a run of words now and
         # then, a few (menus, tables of contents of HTML manuals) nearly every line
         self.link_rate = float(rng.choice([0.0, 0.08, 0.3, 0.8], p=[0.75, 0.12, 0.08, 0.05]))
+        # math variables (x, n, f) in TeX's math italic: papers and reference cards
+        self.math_face = getattr(library, "math_italic", None)
+        self.math_rate = 0.0 if self.math_face is None else \
+            float(rng.choice([0.0, 0.1, 0.35], p=[0.7, 0.2, 0.1]))
 
     # -- sizes --------------------------------------------------------------
     def u(self, final_px: float) -> int:
@@ -321,27 +325,41 @@ def draw_words(ctx: Ctx, words: list[str], font: Font, color, x: float, baseline
         elif align == "center":
             x = x + (width - natural) / 2.0
     if ctx.link_rate > 0 and ctx.chance(ctx.link_rate):
-        return _draw_with_link(ctx, words, font, color, x, baseline, extra, line, max_x1)
+        if ctx.chance(0.4):
+            i, j = 0, len(words)
+        else:
+            i = ctx.randint(0, len(words) - 1)
+            j = ctx.randint(i + 1, min(len(words), i + 4))
+        return _draw_with_span(ctx, words, i, j, font, font, color, x, baseline, extra, line,
+                               max_x1, underline=True)
+    if ctx.math_rate > 0 and ctx.chance(ctx.math_rate):
+        i = ctx.randint(0, len(words) - 1)
+        variable = ctx.choice(MATH_VARIABLES) if ctx.chance(0.8) else \
+            ctx.choice(MATH_VARIABLES) + ctx.choice(MATH_VARIABLES)
+        math_font = ctx.font(ctx.math_face, font.x_height / ctx.unit)
+        return _draw_with_span(ctx, [*words[:i], variable, *words[i + 1:]], i, i + 1, font,
+                               math_font, color, x, baseline, extra, line, max_x1)
     lid, _ = ctx.canvas.draw_text(" ".join(words), x, baseline, font, color, line=line,
                                   word_spacing=extra, max_x1=max_x1)
     return lid
 
 
-def _draw_with_link(ctx: Ctx, words: list[str], font: Font, color, x: float, baseline: float,
-                    extra: float, line: int | None, max_x1: int | None) -> int:
-    """One line whose words ``[i, j)`` are an underlined link (often all of them)."""
+#: Letters that name variables in papers and reference cards, the common ones repeated.
+MATH_VARIABLES = "xxxyynnnkkiijftabcmpqrsuvzzAFGKLMNPSTX"
+
+
+def _draw_with_span(ctx: Ctx, words: list[str], i: int, j: int, font: Font, span_font: Font,
+                    color, x: float, baseline: float, extra: float, line: int | None,
+                    max_x1: int | None, underline: bool = False) -> int:
+    """One line whose words ``[i, j)`` are set apart: underlined (a link) or in ``span_font``."""
     n = len(words)
-    if ctx.chance(0.4):
-        i, j = 0, n
-    else:
-        i = ctx.randint(0, n - 1)
-        j = ctx.randint(i + 1, min(n, i + 4))
     for k, (a, b) in enumerate(((0, i), (i, j), (j, n))):
         if a == b:
             continue
-        line, x_end = ctx.canvas.draw_text(" ".join(words[a:b]), x, baseline, font, color,
+        run_font = span_font if k == 1 else font
+        line, x_end = ctx.canvas.draw_text(" ".join(words[a:b]), x, baseline, run_font, color,
                                            line=line, word_spacing=extra, max_x1=max_x1,
-                                           underline=k == 1)
+                                           underline=underline and k == 1)
         x = x_end + font.space + extra
     return line
 
