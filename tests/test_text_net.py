@@ -42,20 +42,13 @@ def test_train_step_gives_every_loss_and_changes_weights(tiny_after_two_steps):
     assert changed > 0.9 * len(trained.before)
 
 
-_FROM_CONFIG_BUG = ("TextNet.from_config(config) empties config['backbone']['config']: Keras's "
-                    "Functional.from_config pops the keys of the config it is given")
-
-
 def test_passes_the_model_harness(tiny, tmp_path):
     """Config round trip, serialization, and a .keras file giving identical outputs."""
     images = tf.constant(np.random.default_rng(0).integers(0, 255, (1, 96, 128, 3), np.uint8))
-    again = run_model_test(tiny, (images,), tmp_path=tmp_path, atol=1e-5,
-                           skip={"config_argument": _FROM_CONFIG_BUG + " (the strict xfail "
-                                                                       "below)"})
+    again = run_model_test(tiny, (images,), tmp_path=tmp_path, atol=1e-5)
     assert isinstance(again, TextNet) and again.charset == tiny.charset
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_FROM_CONFIG_BUG)
 def test_from_config_leaves_its_config_alone(tiny):
     config = tiny.get_config()
     given = copy.deepcopy(config)

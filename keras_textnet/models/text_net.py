@@ -41,6 +41,8 @@ Inference (``model(images)`` / ``model.predict``) returns fixed-size tensors,
 
 from __future__ import annotations
 
+import copy
+
 import keras
 import tensorflow as tf
 
@@ -614,7 +616,9 @@ class TextNet(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # A copy: Keras's Functional.from_config (the backbone's) pops the keys of the
+        # config it is given, and a caller's config must survive being used.
+        return cls(**copy.deepcopy(config))
 
     @classmethod
     def from_preset(cls, preset: str, charset: Charset | None = None, **overrides) -> "TextNet":
