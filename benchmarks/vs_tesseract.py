@@ -100,6 +100,12 @@ def _pages(args):
             yield name, rec, read_image(ann.image_path(rec))
 
 
+def _shown_path(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def _fmt(v, digits=3) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
@@ -125,6 +131,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-gt-lines", action="store_true",
                         help="skip reading the ground-truth lines with our recognizer")
     parser.add_argument("--out", required=True, help="folder for results.json and README.md")
+    parser.add_argument("--note", action="append", default=[], metavar="TEXT",
+                        help="a line for the README under the machine (what the model is, "
+                             "what else ran, the ground truth); repeatable")
     args = parser.parse_args(argv)
     if not args.synthetic and not args.annotations and not args.realval:
         parser.error("give --synthetic N, --annotations FILE... and/or --realval DIR")
@@ -245,8 +254,9 @@ def main(argv=None) -> int:
     (out / "results.json").write_text(json.dumps(results, indent=1))
     summary = [f"# Ours vs Tesseract {version}", "",
                f"Command: `{results['command']}`  ",
-               f"Model: `{model_path}`  ",
-               f"Machine: {results['machine']}", "",
+               f"Model: `{_shown_path(model_path)}`  ",
+               f"Machine: {results['machine']}" + ("  " if args.note else ""),
+               *[f"{note}  " for note in args.note[:-1]], *args.note[-1:], "",
                "Words scored with the protocol of docs/evaluation.md (IoU >= 0.5, one-to-one); "
                "'e2e F lines' scores whole lines (normalized text). Tesseract: `--psm 3 -l eng`, "
                "`OMP_THREAD_LIMIT=1`, process start-up included in its time. 'GT-line CER' / "
