@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -197,7 +198,7 @@ def main(argv=None) -> int:
         return d
 
     results = {"model": model_path, "tesseract": version, "machine": describe_machine(),
-               "command": "python " + " ".join(sys.argv), "sets": {}}
+               "command": "python " + shlex.join(sys.argv), "sets": {}}
     for set_name, recs in records.items():
         gt = AnnotationSet(images=recs)
         entry = results["sets"][set_name] = {"pages": len(recs)}
