@@ -83,10 +83,6 @@ def test_batchnorm_statistics_ignore_padding():
 # too), so ``dtype="mixed_float16"`` given to the head alone does not reach them; the global
 # policy, which training sets, does. Found by the layer harness; the fix belongs to the
 # recognizer modules (recognizer_base.py and both heads), which another change owns.
-_DTYPE_ARGUMENT_BUG = ("the recognizers and HeightCollapse create their sublayers without "
-                       "dtype=self.dtype_policy")
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_passes_the_layer_harness(kind, tmp_path):
     """Config (every SMALL argument kept), serialization, symbolic call, .keras save and load
@@ -94,11 +90,9 @@ def test_passes_the_layer_harness(kind, tmp_path):
     run_layer_test(
         HEADS[kind], {"num_classes": CLASSES, **SMALL[kind], "name": "trn"}, _inputs(1),
         tmp_path=tmp_path, expected_output_shape=((4, WMAX // 2, CLASSES), (4,)),
-        expected_output_dtype=("float32", "int32"), expected_mixed_dtype=("float32", "int32"),
-        skip={"dtype_argument": _DTYPE_ARGUMENT_BUG + " (the strict xfail below)"})
+        expected_output_dtype=("float32", "int32"), expected_mixed_dtype=("float32", "int32"))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_DTYPE_ARGUMENT_BUG)
 @pytest.mark.parametrize("kind", KINDS)
 def test_dtype_argument_reaches_every_sublayer(kind):
     check_dtype_argument(HEADS[kind], {"num_classes": CLASSES, **SMALL[kind]},
@@ -118,11 +112,9 @@ def test_height_collapse_passes_the_layer_harness(tmp_path):
         expected_output_dtype=("float32", "int32"),
         skip={"serialization": "not registered for .keras files: an inner stage, built and "
                                "saved by the recognizer that holds it, never alone",
-              "saving": "the same: saved as part of its recognizer (see above)",
-              "dtype_argument": _DTYPE_ARGUMENT_BUG + " (the strict xfail below)"})
+              "saving": "the same: saved as part of its recognizer (see above)"})
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_DTYPE_ARGUMENT_BUG)
 def test_height_collapse_dtype_argument_reaches_every_sublayer():
     check_dtype_argument(HeightCollapse, {"filters": 24, "collapse_filters": 16,
                                           "downsample": 2}, _inputs(1))

@@ -68,11 +68,12 @@ class BiLSTMRecognizer(RecognizerBase):
         self.rnns = []
         for i in range(self.num_layers):
             rnn = keras.layers.Bidirectional(
-                keras.layers.LSTM(self.units, return_sequences=True), name=f"bilstm{i}")
+                keras.layers.LSTM(self.units, return_sequences=True, dtype=self.dtype_policy),
+                name=f"bilstm{i}", dtype=self.dtype_policy)
             rnn.build(shape)
             shape = (None, steps, 2 * self.units)
             self.rnns.append(rnn)
-        self.drop = keras.layers.Dropout(self.dropout, name="dropout")
+        self.drop = keras.layers.Dropout(self.dropout, name="dropout", dtype=self.dtype_policy)
         self.classifier = keras.layers.Dense(self.num_classes, dtype="float32", name="classifier")
         self.classifier.build(shape)
         self.built = True

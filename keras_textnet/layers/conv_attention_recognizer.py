@@ -97,16 +97,20 @@ class ConvAttentionRecognizer(RecognizerBase):
         seq_shape = (None, steps, self.filters)
         self.blocks = []
         for i in range(self.num_blocks):
-            conv_norm = keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_conv_ln")
+            conv_norm = keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_conv_ln",
+                                                   dtype=self.dtype_policy)
             depthwise = keras.layers.DepthwiseConv1D(self.kernel_size, padding="same",
-                                                     name=f"block{i}_dwconv")
+                                                     name=f"block{i}_dwconv",
+                                                     dtype=self.dtype_policy)
             expand = keras.layers.Dense(2 * self.filters, activation="relu",
-                                        name=f"block{i}_expand")
-            project = keras.layers.Dense(self.filters, name=f"block{i}_project")
-            attn_norm = keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_attn_ln")
+                                        name=f"block{i}_expand", dtype=self.dtype_policy)
+            project = keras.layers.Dense(self.filters, name=f"block{i}_project",
+                                         dtype=self.dtype_policy)
+            attn_norm = keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_attn_ln",
+                                                   dtype=self.dtype_policy)
             attention = keras.layers.MultiHeadAttention(
                 self.num_heads, self.filters // self.num_heads, dropout=self.dropout,
-                name=f"block{i}_attention")
+                name=f"block{i}_attention", dtype=self.dtype_policy)
             conv_norm.build(seq_shape)
             depthwise.build(seq_shape)
             expand.build(seq_shape)
@@ -114,8 +118,9 @@ class ConvAttentionRecognizer(RecognizerBase):
             attn_norm.build(seq_shape)
             attention.build(seq_shape, seq_shape)
             self.blocks.append((conv_norm, depthwise, expand, project, attn_norm, attention))
-        self.drop = keras.layers.Dropout(self.dropout, name="dropout")
-        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_ln")
+        self.drop = keras.layers.Dropout(self.dropout, name="dropout", dtype=self.dtype_policy)
+        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_ln",
+                                                         dtype=self.dtype_policy)
         self.final_norm.build(seq_shape)
         self.classifier = keras.layers.Dense(self.num_classes, dtype="float32", name="classifier")
         self.classifier.build(seq_shape)

@@ -76,10 +76,12 @@ class HeightCollapse(keras.layers.Layer):
         while first or height > 2:
             pool = (2 if height > 1 else 1, self.downsample if first else 1)
             conv = keras.layers.Conv2D(self.collapse_filters, 3, padding="same", use_bias=False,
-                                       name=f"conv{len(self.stages)}")
-            norm = keras.layers.BatchNormalization(name=f"bn{len(self.stages)}")
+                                       name=f"conv{len(self.stages)}", dtype=self.dtype_policy)
+            norm = keras.layers.BatchNormalization(name=f"bn{len(self.stages)}",
+                                                    dtype=self.dtype_policy)
             pooling = keras.layers.MaxPooling2D(pool, strides=pool, padding="same",
-                                                name=f"pool{len(self.stages)}")
+                                                name=f"pool{len(self.stages)}",
+                                                dtype=self.dtype_policy)
             conv.build(shape)
             shape = (None, height, width, self.collapse_filters)
             norm.build(shape)
@@ -89,9 +91,9 @@ class HeightCollapse(keras.layers.Layer):
             shape = (None, height, width, self.collapse_filters)
             first = False
         self.fold = keras.layers.Conv2D(self.filters, (height, 1), padding="valid", use_bias=False,
-                                        name="fold")
+                                        name="fold", dtype=self.dtype_policy)
         self.fold.build(shape)
-        self.fold_norm = keras.layers.BatchNormalization(name="fold_bn")
+        self.fold_norm = keras.layers.BatchNormalization(name="fold_bn", dtype=self.dtype_policy)
         self.fold_norm.build((None, 1, width, self.filters))
         self.built = True
 
@@ -160,7 +162,7 @@ class RecognizerBase(keras.layers.Layer):
     def build_collapse(self, pooled_shape, filters, collapse_filters):
         """Creates and builds ``self.collapse``; returns the output steps."""
         self.collapse = HeightCollapse(filters, collapse_filters, self.downsample,
-                                       name="collapse")
+                                       name="collapse", dtype=self.dtype_policy)
         self.collapse.build(pooled_shape)
         return self.output_steps(pooled_shape[2])
 
