@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import time
@@ -31,12 +30,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe_machine  # noqa: E402  (benchmarks/machine.py)
-
-
-def _shown_path(path: str) -> str:
-    """``path`` relative to the working directory when it lies below it."""
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
+from result_file import shown_path  # noqa: E402
 
 
 def _pages(realval: Path, part: str) -> list[str]:
@@ -111,7 +105,7 @@ def main(argv=None) -> int:
     if args.out:
         lines = ["# Inference settings on our real validation pages", "",
                  f"Command: `python {shlex.join(['benchmarks/inference_settings.py', *sys.argv[1:]])}`  ",
-                 f"Model: `{_shown_path(model_path)}` (`{{}}`: its own settings)  ",
+                 f"Model: `{shown_path(model_path)}` (`{{}}`: its own settings)  ",
                  f"Machine: {describe_machine()}", "",
                  "| settings | min score | det F clean | e2e F clean | det F degraded | e2e F degraded |",
                  "|---|---:|---:|---:|---:|---:|"]

@@ -1,5 +1,6 @@
 """Writing a benchmark's Markdown result file (``benchmarks/results/*.md``)."""
 
+import os
 from pathlib import Path
 
 
@@ -10,3 +11,9 @@ def write_result_file(path, lines) -> Path:
     path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
     print(f"wrote {path}")
     return path
+
+
+def shown_path(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it (for result files)."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel

@@ -101,12 +101,6 @@ def _pages(args):
             yield name, rec, read_image(ann.image_path(rec))
 
 
-def _shown_path(path: str) -> str:
-    """``path`` relative to the working directory when it lies below it."""
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
-
-
 def _fmt(v, digits=3) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
@@ -149,6 +143,7 @@ def main(argv=None) -> int:
     from keras_textnet.predictor import TextNetPredictor
     from keras_textnet.pretrained import default_model_path, load_model
     from machine import describe_machine
+    from result_file import shown_path
 
     version = tesseract_version()
     if version is None:
@@ -255,7 +250,7 @@ def main(argv=None) -> int:
     (out / "results.json").write_text(json.dumps(results, indent=1))
     summary = [f"# Ours vs Tesseract {version}", "",
                f"Command: `{results['command']}`  ",
-               f"Model: `{_shown_path(model_path)}`  ",
+               f"Model: `{shown_path(model_path)}`  ",
                f"Machine: {results['machine']}" + ("  " if args.note else ""),
                *[f"{note}  " for note in args.note[:-1]], *args.note[-1:], "",
                "Words scored with the protocol of docs/evaluation.md (IoU >= 0.5, one-to-one); "
