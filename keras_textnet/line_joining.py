@@ -160,4 +160,86 @@ def join_line_segments(lines: list[dict], words: list[dict]) -> tuple[list[dict]
     return new_lines, new_words
 
 
-__all__ = ["join_line_segments"]
+#: Two neighbouring words of one line whose boxes overlap by more than this share of
+#: the narrower one's width are one word read twice (:func:`merge_double_reads`).
+#: On our real validation pages, 0.1, 0.3 and 0.5 raised word e2e F alike
+#: (0.8629 -> 0.8655 / 0.8658 / 0.8656 clean); 0.3 is the middle.
+DOUBLE_READ_OVERLAP = 0.3
+
+
+def stitch_readings(left: str, right: str) -> str:
+    """One word from two readings of it that overlap: ``Japanes`` + ``anese`` -> ``Japanese``.
+
+    ``left`` is the reading of the piece on the left, which may lack the word's
+    end; ``right`` the other, which may lack its start. The longest stretch the
+    two read alike is where they meet: the result is ``left`` up to its end, then
+    ``right`` on from it. Readings with nothing in common are put end to end
+    (``fo`` + ``r``).
+
+    >>> stitch_readings("Japanes", "anese"), stitch_readings("39", "393")
+    ('Japanese', '393')
+    >>> stitch_readings("desirable", "lesirable,"), stitch_readings("fo", "r")
+    ('desirable,', 'for')
+    """
+    from difflib import SequenceMatcher
+
+    match = SequenceMatcher(None, left, right, autojunk=False).find_longest_match(
+        0, len(left), 0, len(right))
+    if match.size == 0:
+        return left + right
+    return left[:match.a + match.size] + right[match.b + match.size:]
+
+
+def merge_double_reads(lines: list[dict], words: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Each word read twice becomes one word; returns the new ``(lines, words)``.
+
+    Two pieces of a line that overlap can both read a word the other cuts:
+    the left one reads ``Japanes`` where its box ends, the right one ``anese``
+    where its box starts, and the centres of the two readings fall on either
+    side of the cut :func:`join_line_segments` makes. Neighbouring upright words
+    of one line whose boxes overlap by more than :data:`DOUBLE_READ_OVERLAP` of
+    the narrower one's width are such a pair: they become one word
+    (:func:`stitch_readings`) with the union of their boxes and the higher score,
+    and their line's text says it too. ``words`` must be in reading order within
+    each line, as :func:`join_line_segments` returns them. Unchanged inputs come
+    back as they were (the same lists).
+    """
+    merged: list[dict] = []
+    changed: dict[int, list[tuple[str, str, str]]] = {}
+    for word in words:
+        prev = merged[-1] if merged else None
+        if (prev is not None and isinstance(word.get("line"), int)
+                and prev.get("line") == word["line"]
+                and "quad" not in prev and "quad" not in word):
+            a, b = prev["box"], word["box"]
+            overlap = min(a[2], b[2]) - max(a[0], b[0])
+            narrower = min(a[2] - a[0], b[2] - b[0])
+            if narrower > 0 and overlap > DOUBLE_READ_OVERLAP * narrower:
+                text = stitch_readings(prev["text"], word["text"])
+                changed.setdefault(word["line"], []).append((prev["text"], word["text"], text))
+                merged[-1] = {**prev, "text": text,
+                              "box": [min(a[0], b[0]), min(a[1], b[1]),
+                                      max(a[2], b[2]), max(a[3], b[3])]}
+                if "score" in prev or "score" in word:
+                    merged[-1]["score"] = max(float(prev.get("score", 0.0)),
+                                              float(word.get("score", 0.0)))
+                continue
+        merged.append(word)
+    if not changed:
+        return lines, words
+    lines = list(lines)
+    for index, stitches in changed.items():
+        if not 0 <= index < len(lines):
+            continue
+        text = lines[index].get("text") or ""
+        for left, right, both in stitches:
+            pair = f"{left} {right}"
+            if text.count(pair) != 1:
+                text = " ".join(w["text"] for w in merged if w.get("line") == index)
+                break
+            text = text.replace(pair, both)
+        lines[index] = {**lines[index], "text": text}
+    return lines, merged
+
+
+__all__ = ["DOUBLE_READ_OVERLAP", "join_line_segments", "merge_double_reads", "stitch_readings"]

@@ -1,4 +1,6 @@
-from keras_textnet.line_joining import join_line_segments
+import pytest
+
+from keras_textnet.line_joining import join_line_segments, merge_double_reads, stitch_readings
 
 
 def _line(box, text, angle=0.0, score=0.9):
@@ -58,3 +60,48 @@ def test_overlapping_pieces_keep_each_word_once():
     assert [line["text"] for line in joined] == ["the quick brown fox jumps"]
     assert [w["text"] for w in words] == ["the", "quick", "brown", "fox", "jumps"]
     assert joined[0]["box"] == [10, 100, 500, 120]
+
+
+@pytest.mark.parametrize("left, right, word", [
+    ("Japanes", "anese", "Japanese"),        # each piece cut the word on its own side
+    ("(Shunsaku", "hunsaku", "(Shunsaku"),   # one reading inside the other
+    ("39", "393", "393"),
+    ("give", "given", "given"),
+    ("desirable", "lesirable,", "desirable,"),  # the two misread different ends
+    ("fo", "r", "for"),                      # nothing in common: end to end
+    ("that", "that", "that"),
+])
+def test_stitch_readings(left, right, word):
+    assert stitch_readings(left, right) == word
+
+
+def test_a_word_read_in_part_by_two_overlapping_pieces_becomes_one():
+    # the left piece ends inside "Japanese", the right one starts inside it: the
+    # halves' centres fall on either side of the cut, so joining keeps both
+    lines = [_line((10, 100, 300, 120), "A patch for Japanes"),
+             _line((250, 100, 560, 120), "anese pTeX (Shunsaku")]
+    words = [{"box": [10, 100, 24, 120], "text": "A", "line": 0},
+             {"box": [30, 100, 110, 120], "text": "patch", "line": 0},
+             {"box": [120, 100, 170, 120], "text": "for", "line": 0},
+             {"box": [180, 100, 300, 120], "text": "Japanes", "line": 0},
+             {"box": [250, 100, 320, 120], "text": "anese", "line": 1},
+             {"box": [330, 100, 400, 120], "text": "pTeX", "line": 1},
+             {"box": [410, 100, 560, 120], "text": "(Shunsaku", "line": 1}]
+    lines, words = join_line_segments(lines, words)
+    assert [w["text"] for w in words] == ["A", "patch", "for", "Japanes", "anese", "pTeX",
+                                          "(Shunsaku"]
+    lines, words = merge_double_reads(lines, words)
+    assert [w["text"] for w in words] == ["A", "patch", "for", "Japanese", "pTeX", "(Shunsaku"]
+    assert words[3]["box"] == [180, 100, 320, 120] and words[3]["line"] == 0
+    assert [line["text"] for line in lines] == ["A patch for Japanese pTeX (Shunsaku"]
+
+
+def test_words_that_touch_or_sit_on_other_lines_are_not_merged():
+    lines = [_line((10, 100, 300, 120), "side by side"), _line((10, 130, 300, 150), "next")]
+    words = [{"box": [10, 100, 60, 120], "text": "side", "line": 0},
+             {"box": [58, 100, 100, 120], "text": "by", "line": 0},      # 2 px of 42: a touch
+             {"box": [104, 100, 160, 120], "text": "side", "line": 0},
+             {"box": [120, 130, 160, 150], "text": "next", "line": 1}]   # under "side"
+    assert merge_double_reads(lines, words) == (lines, words)
+    new_lines, new_words = merge_double_reads(lines, words)
+    assert new_lines is lines and new_words is words
