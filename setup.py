@@ -57,7 +57,7 @@ setup(
     + ["keras_textnet.custom_ops_src"],
     package_dir={"keras_textnet.custom_ops_src": "custom_ops"},
     # The trained model that `keras-textnet read` uses by default ships in keras_textnet/assets.
-    package_data={"keras_textnet": ["assets/*.keras"],
+    package_data={"keras_textnet": ["assets/*.keras", "assets/*.txt.gz"],
                   "keras_textnet.custom_ops_src": ["*.cc", "*.h", "*.cuh", "Makefile",
                                                    "README.md", "gpu_check/*.py",
                                                    "gpu_check/*.cu", "gpu_check/*.sh"]},

@@ -197,7 +197,9 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     thin mark read over blank paper at an upright line's end is dropped
     (:func:`keras_textnet.ink_boxes.drop_phantom_ends`), doubled letters that CTC
     merged are restored where that makes a common English word of a rare one
-    (:func:`keras_textnet.double_letters.restore_double_letters`), and each word's box, first
+    (:func:`keras_textnet.double_letters.restore_double_letters`), so is a letter
+    confused with a like one (:func:`keras_textnet.letter_confusions.correct_confusions`),
+    and each word's box, first
     placed along
     its line from the CTC positions at the line's height, is tightened to its
     own ink within the line (:func:`keras_textnet.ink_boxes.tighten_words`).
@@ -208,6 +210,7 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     each upright line's box becomes the union of its words' boxes.
     """
     from keras_textnet.double_letters import restore_double_letters
+    from keras_textnet.letter_confusions import correct_confusions
     from keras_textnet.evaluation.line_words import split_line_into_words
     from keras_textnet.line_joining import join_line_segments, merge_double_reads
 
@@ -244,6 +247,7 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
         if gray is not None and angle == 0.0:
             text, positions = drop_phantom_ends(gray, bounds, text, positions, steps)
         text, positions = restore_double_letters(text, positions)
+        text = correct_confusions(text)
         rect = _rotated_rect(bounds, angle)
         line_id = len(lines)
         line = {"box": [round(v, 1) for v in bounds], "text": text,
