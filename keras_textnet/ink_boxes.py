@@ -43,6 +43,14 @@ from keras_textnet.luminance import gray_image
 
 #: How far (in line heights) a word boundary may move to reach a blank gap.
 MAX_SHIFT = 0.8
+#: Two neighbouring words whose places along the line (from the CTC positions) are
+#: further apart than this many line heights keep those places: the boundary between
+#: them is not moved to a blank gap half-way, which in an index or a table of contents
+#: lies among the leader dots the recognizer does not read (``state. ....... 393``)
+#: and gave both words the dots on their side. On our real validation pages, 1.0
+#: raised word detection F 0.947 -> 0.955 and e2e F 0.8685 -> 0.8750 (clean) and
+#: 0.8241 -> 0.8287 (degraded); 0.5 gained half of that, 1.5 and 2.5 as much as 1.0.
+WIDE_GAP = 1.0
 #: Margin (in line heights) around the line's box in which ink is looked for:
 #: the detector's line box may clip an ascender or a descender by a pixel or two.
 MARGIN = 0.08
@@ -177,6 +185,10 @@ def tighten_words(image: np.ndarray, lines: Sequence[Mapping[str, Any]],
                   words: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Moves every axis-aligned word's box to its ink, within its line (in place; returned).
 
+    Neighbouring words meet at the blank gap nearest the middle of their
+    boundary (within :data:`MAX_SHIFT` line heights), unless they lie more than
+    :data:`WIDE_GAP` line heights apart: then each keeps its own place.
+
     Args:
         image: the page, ``(H, W)`` or ``(H, W, 3)`` uint8, in the pixels of the boxes.
         lines: prediction-JSON lines (``box`` ``[x0, y0, x1, y1]``, ``angle`` degrees).
@@ -210,6 +222,8 @@ def tighten_words(image: np.ndarray, lines: Sequence[Mapping[str, Any]],
         members = sorted(members, key=lambda w: w["box"][0])
         spans = [[float(w["box"][0]) - cx0, float(w["box"][2]) - cx0] for w in members]
         for left, right in zip(spans, spans[1:]):
+            if right[0] - left[1] > WIDE_GAP * (ly1 - ly0):
+                continue
             gap = _snap_boundary(runs, (left[1] + right[0]) / 2, reach)
             if gap is not None and left[0] < gap[0] and gap[1] < right[1]:
                 left[1], right[0] = gap
@@ -227,5 +241,5 @@ def tighten_words(image: np.ndarray, lines: Sequence[Mapping[str, Any]],
     return list(words)
 
 
-__all__ = ["MARGIN", "MAX_SHIFT", "MIN_LINE_INK", "PHANTOM_MARKS", "PHANTOM_REACH",
+__all__ = ["MARGIN", "MAX_SHIFT", "MIN_LINE_INK", "PHANTOM_MARKS", "PHANTOM_REACH", "WIDE_GAP",
            "drop_phantom_ends", "ink_fraction", "ink_mask", "tighten_words"]

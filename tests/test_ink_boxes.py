@@ -35,6 +35,22 @@ def test_a_boundary_inside_a_word_moves_to_the_gap():
     assert words[0]["box"][2] == 90.0 and words[1]["box"][0] == 110.0
 
 
+def test_words_far_apart_keep_their_places_and_leave_the_leader_dots_between():
+    # an index entry: "state." (columns 20..89), leader dots every 12 px, "393" (250..279),
+    # line height 20; the CTC places are 10 px short of the words' ends, 140 px apart
+    page = np.full((40, 300, 3), 245, np.uint8)
+    page[10:31, 20:90] = 20
+    for x in range(100, 241, 12):
+        page[27:31, x:x + 3] = 20
+    page[10:31, 250:280] = 20
+    lines = [{"box": [20.0, 10.0, 280.0, 31.0], "angle": 0.0}]
+    words = [{"box": [20.0, 10.0, 100.0, 31.0], "text": "state.", "line": 0},
+             {"box": [240.0, 10.0, 280.0, 31.0], "text": "393", "line": 0}]
+    tighten_words(page, lines, words)
+    assert words[0]["box"] == [20.0, 10.0, 90.0, 31.0]     # not out to the dots half-way
+    assert words[1]["box"] == [250.0, 10.0, 280.0, 31.0]
+
+
 def test_light_text_on_dark_and_specks():
     page = np.full((60, 300), 30, np.uint8)
     page[15:41, 20:90] = 230
