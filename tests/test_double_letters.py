@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from decoded_line import decode_one_line
+
 from keras_textnet.double_letters import restore_double_letters
 
 
@@ -29,16 +31,6 @@ def test_positions_follow_the_letters():
 
 
 def test_the_predictor_restores_them():
-    from keras_textnet.charset import Charset
-    from keras_textnet.predictor import decode_outputs
-
-    charset = Charset()
-    ids = charset.encode("curent")
-    out = {"boxes": np.array([[[10.0, 40.0, 30.0, 160.0]]]), "scores": np.array([[0.9]]),
-           "angles": np.zeros((1, 1)), "count": np.array([1]),
-           "char_ids": np.array([[list(ids)]]), "lengths": np.array([[6]]),
-           "positions": np.array([[[10, 20, 30, 40, 50, 60]]]), "num_steps": np.array([[70]]),
-           "text_scores": np.array([[0.95]])}
-    page = decode_outputs(out, 0, (1.0, 1.0), (40, 200), "p.png", charset)
+    page = decode_one_line("curent", [10, 20, 30, 40, 50, 60], 70)
     assert [w["text"] for w in page["words"]] == ["current"]
     assert page["lines"][0]["text"] == "current"

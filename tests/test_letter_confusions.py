@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
+from decoded_line import decode_one_line
 
 from keras_textnet.letter_confusions import correct_confusions, technical_words
 
@@ -48,17 +48,7 @@ def test_technical_words_are_words_english_does_not_know():
 
 
 def test_the_predictor_puts_them_right():
-    from keras_textnet.charset import Charset
-    from keras_textnet.predictor import decode_outputs
-
-    charset = Charset()
-    ids = charset.encode("colunn")
-    out = {"boxes": np.array([[[10.0, 40.0, 30.0, 160.0]]]), "scores": np.array([[0.9]]),
-           "angles": np.zeros((1, 1)), "count": np.array([1]),
-           "char_ids": np.array([[list(ids)]]), "lengths": np.array([[6]]),
-           "positions": np.array([[[10, 20, 30, 40, 50, 60]]]), "num_steps": np.array([[70]]),
-           "text_scores": np.array([[0.95]])}
-    page = decode_outputs(out, 0, (1.0, 1.0), (40, 200), "p.png", charset)
+    page = decode_one_line("colunn", [10, 20, 30, 40, 50, 60], 70)
     assert [w["text"] for w in page["words"]] == ["column"]
     assert page["lines"][0]["text"] == "column"
 
