@@ -197,9 +197,9 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     thin mark read over blank paper at an upright line's end is dropped
     (:func:`keras_textnet.ink_boxes.drop_phantom_ends`), doubled letters that CTC
     merged are restored where that makes a common English word of a rare one
-    (:func:`keras_textnet.double_letters.restore_double_letters`), so is a letter
-    confused with a like one (:func:`keras_textnet.letter_confusions.correct_confusions`),
-    and each word's box, first
+    (:func:`keras_textnet.double_letters.restore_double_letters`), a letter confused
+    with a like one is put right there too
+    (:func:`keras_textnet.letter_confusions.correct_confusions`), and each word's box, first
     placed along
     its line from the CTC positions at the line's height, is tightened to its
     own ink within the line (:func:`keras_textnet.ink_boxes.tighten_words`).
