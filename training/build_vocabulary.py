@@ -19,10 +19,7 @@ import argparse
 import csv
 import gzip
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
@@ -31,26 +28,16 @@ _LETTERS = re.compile(r"[A-Za-z]+")
 
 
 def pdf_words(pdf: str, max_pages: int) -> set[str]:
-    """Lower-case letter runs of the first ``max_pages`` pages of ``pdf``'s text layer.
+    """Lower-case letter runs of the first ``max_pages`` pages of ``pdf``'s text layer
+    (a ``.pdf.gz`` is read through); an unreadable PDF gives none, with a warning."""
+    from keras_textnet.data.pdf import PDFError, pdf_text
 
-    A gzip-compressed PDF (``manual.pdf.gz``, as Debian ships some) is read through.
-    """
-    with tempfile.TemporaryDirectory() as tmp:
-        if pdf.endswith(".gz"):
-            plain = Path(tmp) / "document.pdf"
-            with gzip.open(pdf, "rb") as src, plain.open("wb") as dst:
-                shutil.copyfileobj(src, dst)
-            source = str(plain)
-        else:
-            source = pdf
-        try:
-            text = subprocess.run(["pdftotext", "-q", "-l", str(max_pages), "-enc", "UTF-8",
-                                   source, "-"], capture_output=True, check=True,
-                                  timeout=120).stdout
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-            print(f"warning: skipped {pdf}: {e}", file=sys.stderr)
-            return set()
-    return {w.lower() for w in _LETTERS.findall(text.decode("utf-8", "replace"))}
+    try:
+        text = pdf_text(pdf, last_page=max_pages)
+    except PDFError as e:
+        print(f"warning: skipped {pdf}: {e}", file=sys.stderr)
+        return set()
+    return {w.lower() for w in _LETTERS.findall(text)}
 
 
 def main(argv=None) -> int:

@@ -50,9 +50,9 @@ from keras_textnet.data.pdf.ignore_rules import (IGNORE_REASONS, MAX_INK_OVERLAP
                                                  TYPOGRAPHIC_TO_ASCII, estimate_x_height,
                                                  is_punctuation_only, normalize_pdf_text)
 from keras_textnet.data.pdf.ink import MIN_CONTRAST, InkBox, tighten_to_ink
-from keras_textnet.data.pdf.poppler import PDFError, PopplerNotFoundError
+from keras_textnet.data.pdf.poppler import PDFError, PopplerNotFoundError, pdf_text
 
-__all__ = ["HELD_OUT_PACKAGES", "IGNORE_REASONS", "MAX_INK_OVERLAP", "MIN_CONTRAST",
+__all__ = ["HELD_OUT_PACKAGES", "pdf_text", "IGNORE_REASONS", "MAX_INK_OVERLAP", "MIN_CONTRAST",
            "MIN_X_HEIGHT_PX", "SYMBOL_FONT_PATTERN", "TYPOGRAPHIC_TO_ASCII", "HeldOutPDFError",
            "InkBox", "PDFError", "PageSelector", "PopplerNotFoundError", "estimate_x_height",
            "held_out_package", "held_out_packages", "is_punctuation_only", "normalize_pdf_text",

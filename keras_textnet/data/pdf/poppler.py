@@ -122,6 +122,23 @@ def _check_pdf(source: Path, tmpdir: str) -> _PDFInfo:
                     encrypted=fields.get("Encrypted", "no").startswith("yes"))
 
 
+def pdf_text(source, last_page: int | None = None) -> str:
+    """The text layer of a PDF (or ``.pdf.gz``), pages 1..``last_page`` (all by default).
+
+    ``pdftotext`` in reading order, UTF-8. Raises :class:`PDFError` naming the file
+    when it cannot be read, :class:`PopplerNotFoundError` without poppler.
+    """
+    import tempfile
+
+    source = Path(source)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = _check_pdf(source, tmp)
+        args = [_tool("pdftotext"), "-q", "-enc", "UTF-8"]
+        if last_page is not None:
+            args += ["-l", str(int(last_page))]
+        return _run_tool([*args, str(pdf.path), "-"], source, "pdftotext")
+
+
 _BAD_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)")
 
