@@ -21,7 +21,9 @@ docs/evaluation.md (words; lines too): detection F, end-to-end F exact and norma
 CER over matched words, seconds per page, for every set and for every document
 of a set (records' ``doc``). Seconds per page are wall time of the reading
 itself: Tesseract's process (start-up included) and our predictor (resize,
-network, decoding), after one warm-up page.
+network, decoding), after one warm-up page. Like ``keras-textnet read``, the run
+gives TensorFlow its BFC allocator for CPU tensors
+(:mod:`keras_textnet.cpu_allocator`) unless ``TF_CPU_ALLOCATOR_USE_BFC`` is set.
 
 For our model the run also reads every readable ground-truth line from its
 ground-truth box (:mod:`keras_textnet.evaluation.recognition`; not timed):
@@ -133,6 +135,9 @@ def main(argv=None) -> int:
     if not args.synthetic and not args.annotations and not args.realval:
         parser.error("give --synthetic N, --annotations FILE... and/or --realval DIR")
     _annotation_sets(args)  # fail on a missing file before loading anything heavy
+    from keras_textnet.cpu_allocator import use_bfc_cpu_allocator
+
+    use_bfc_cpu_allocator()  # as `keras-textnet read` does (before TensorFlow's first op)
 
     from tqdm.auto import tqdm
 
