@@ -6,8 +6,8 @@ that large with ``mmap`` and gives them back with ``munmap`` when they are freed
 so every op of every page touches fresh pages of memory, each one a page fault
 (282,000 a second while training, 40% of the step spent in the kernel). The
 BFC allocator (the one TensorFlow uses on GPUs) keeps the memory it has taken
-and reuses it. Measured with ``benchmarks/cpu_allocator.py``: a page takes about
-0.8 of the time (docs/speed.md).
+and reuses it. ``benchmarks/cpu_allocator.py`` measures the difference
+(``benchmarks/results/cpu_allocator.md``: a page in about 0.8 of the time).
 
 TensorFlow reads ``TF_CPU_ALLOCATOR_USE_BFC`` once, when it creates its CPU
 device (its first op), so :func:`use_bfc_cpu_allocator` must run before that.
