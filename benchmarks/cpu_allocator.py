@@ -56,8 +56,9 @@ def _page_files(folder: Path, pages: int) -> list[str]:
                    if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff"))
     if not files:
         raise SystemExit(f"no images in {images}")
-    step = max(len(files) / pages, 1.0)
-    return [files[int(i * step)] for i in range(min(pages, len(files)))]
+    from vs_tesseract import _spread  # the same even spread as the yardstick's --max-pages
+
+    return _spread(files, pages)
 
 
 def worker(model: str | None, files: list[str]) -> dict:
