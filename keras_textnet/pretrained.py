@@ -31,7 +31,7 @@ MODEL_ENV = "KERAS_TEXTNET_MODEL"
 #: lines it reads, or bound the length of the transcriptions.
 INFERENCE_SETTINGS = ("detections_per_image", "score_threshold", "detection_nms_iou",
                       "rpn_pre_nms_topk", "rpn_post_nms_topk", "rpn_nms_iou",
-                      "read_padding", "max_text_length")
+                      "read_padding", "read_word_ends", "max_text_length")
 
 
 class ModelSourceError(ValueError):

@@ -28,8 +28,10 @@ SIZE = (96, 128)
 
 @pytest.fixture(scope="module")
 def tiny():
+    # with the line-end ops the shipped model reads with, so every format must run them
     return load_model(None, preset="tiny", detections_per_image=8, max_text_length=16,
-                      score_threshold=0.0, rpn_post_nms_topk=64)
+                      score_threshold=0.0, rpn_post_nms_topk=64, read_padding=0.4,
+                      read_word_ends=3.0)
 
 
 @pytest.fixture(scope="module")

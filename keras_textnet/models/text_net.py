@@ -57,6 +57,7 @@ from keras_textnet.ops.proposals import batched_nms_padded, generate_proposals
 from keras_textnet.ops.roi_align import multilevel_roi_align
 from keras_textnet.ops.rotated_boxes import bounds_to_rotated_box
 from keras_textnet.ops.target_assignment import assign_rpn_targets, sample_head_targets
+from keras_textnet.ops.word_ends import extend_to_word_ends
 
 #: What dynamic pooling may read (see ``recognition_features``).
 RECOGNITION_FEATURES = ("C2", "C2+P2")
@@ -115,6 +116,10 @@ class TextNet(keras.Model):
             line heights at both ends before it is read (and returned so), for
             line ends the detector placed a character short; 0 reads the boxes
             as detected.
+        read_word_ends: at inference, a line end that cuts a word is first
+            carried over the ink to the end of that word, at most this many line
+            heights (:func:`keras_textnet.ops.word_ends.extend_to_word_ends`): the
+            detector's segments of a long line often stop inside a word. 0: off.
         loss_weights: overrides of ``DEFAULT_LOSS_WEIGHTS``.
         seed: keys the stateless sampling of training targets.
 
@@ -140,7 +145,8 @@ class TextNet(keras.Model):
                  train_read_padding: float = 0.0,
                  detections_per_image: int = 100, score_threshold: float = 0.5,
                  detection_nms_iou: float = 0.3, max_text_length: int = 96,
-                 read_padding: float = 0.0, loss_weights: dict | None = None, seed: int = 0,
+                 read_padding: float = 0.0, read_word_ends: float = 0.0,
+                 loss_weights: dict | None = None, seed: int = 0,
                  **kwargs):
         super().__init__(**kwargs)
         self.backbone = backbone if isinstance(backbone, keras.Model) else _deserialize(backbone)
@@ -204,6 +210,10 @@ class TextNet(keras.Model):
             raise ValueError(f"read_padding must be in [0, 2] line heights; received "
                              f"{read_padding!r}")
         self.read_padding = float(read_padding)
+        if not 0.0 <= float(read_word_ends) <= 10.0:
+            raise ValueError(f"read_word_ends must be in [0, 10] line heights; received "
+                             f"{read_word_ends!r}")
+        self.read_word_ends = float(read_word_ends)
         unknown = set(loss_weights or {}) - set(DEFAULT_LOSS_WEIGHTS)
         if unknown:
             raise ValueError(f"unknown loss weight(s) {sorted(unknown)}; the losses are "
@@ -370,6 +380,12 @@ class TextNet(keras.Model):
         boxes = tf.where(mask[..., tf.newaxis], tf.gather(refined, keep, batch_dims=1), 0.0)
         det_scores = tf.where(mask, tf.gather(scores, keep, batch_dims=1), 0.0)
         det_angles = tf.where(mask, tf.gather(angles, keep, batch_dims=1), 0.0)
+        if self.read_word_ends > 0:
+            flat = extend_to_word_ends(
+                images, tf.reshape(boxes, [-1, 4]),
+                tf.repeat(tf.range(batch, dtype=tf.int32), self.detections_per_image),
+                tf.reshape(det_angles, [-1]), reach=self.read_word_ends)
+            boxes = tf.where(mask[..., tf.newaxis], tf.reshape(flat, tf.shape(boxes)), 0.0)
         if self.read_padding > 0:
             boxes = tf.where(mask[..., tf.newaxis],
                              self._pad_ends(boxes, tf.cast(image_size[1], tf.float32)), 0.0)
@@ -609,6 +625,7 @@ class TextNet(keras.Model):
             "score_threshold": self.score_threshold,
             "detection_nms_iou": self.detection_nms_iou,
             "read_padding": self.read_padding,
+            "read_word_ends": self.read_word_ends,
             "max_text_length": self.max_text_length,
             "loss_weights": dict(self.loss_weights),
             "seed": self.seed,
