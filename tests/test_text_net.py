@@ -207,14 +207,32 @@ def test_predictor_decodes_lines_into_words_in_image_pixels():
     assert words[0]["box"][2] <= words[1]["box"][0]
 
 
-def test_compact_inference_reads_only_kept_lines_with_the_same_outputs():
+def _word_rows(rng, shape):
+    """Pages of dark "words" (letters 2-7 px wide, 1-2 px apart) on noisy paper."""
+    images = rng.integers(200, 256, shape).astype(np.uint8)
+    for image in images:
+        for top in range(6, shape[1] - 16, 18):
+            x = int(rng.integers(2, 12))
+            while x < shape[2] - 8:
+                for _ in range(int(rng.integers(1, 7))):
+                    w = int(rng.integers(2, 8))
+                    image[top:top + 10, x:x + w] = rng.integers(0, 60)
+                    x += w + int(rng.integers(1, 3))
+                x += int(rng.integers(5, 12))
+    return images
+
+
+@pytest.mark.parametrize("settings", [{}, {"read_padding": 0.4, "read_word_ends": 3.0}])
+def test_compact_inference_reads_only_kept_lines_with_the_same_outputs(settings):
     import keras
 
     keras.utils.set_random_seed(3)
     model = TextNet.from_preset("tiny", detections_per_image=16, max_text_length=24,
-                                score_threshold=0.0)
+                                score_threshold=0.0, **settings)
     rng = np.random.default_rng(0)
-    images = tf.constant(rng.integers(0, 256, (3, 96, 160, 3)), tf.uint8)
+    shape = (3, 96, 160, 3)
+    images = tf.constant(_word_rows(rng, shape) if settings else rng.integers(0, 256, shape),
+                         tf.uint8)
     # a threshold inside the untrained model's scores, so images keep different counts
     scores = model(images)["scores"].numpy()
     model.score_threshold = float(np.quantile(scores[scores > 0], 0.6))

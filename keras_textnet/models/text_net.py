@@ -380,17 +380,22 @@ class TextNet(keras.Model):
         boxes = tf.where(mask[..., tf.newaxis], tf.gather(refined, keep, batch_dims=1), 0.0)
         det_scores = tf.where(mask, tf.gather(scores, keep, batch_dims=1), 0.0)
         det_angles = tf.where(mask, tf.gather(angles, keep, batch_dims=1), 0.0)
-        if self.read_word_ends > 0:
-            flat = extend_to_word_ends(
-                images, tf.reshape(boxes, [-1, 4]),
-                tf.repeat(tf.range(batch, dtype=tf.int32), self.detections_per_image),
-                tf.reshape(det_angles, [-1]), reach=self.read_word_ends)
-            boxes = tf.where(mask[..., tf.newaxis], tf.reshape(flat, tf.shape(boxes)), 0.0)
-        if self.read_padding > 0:
-            boxes = tf.where(mask[..., tf.newaxis],
-                             self._pad_ends(boxes, tf.cast(image_size[1], tf.float32)), 0.0)
         d, length = self.detections_per_image, self.max_text_length
         flat_mask = tf.reshape(mask, [-1])
+        if self.read_word_ends > 0 or self.read_padding > 0:
+            # the boxes read (and returned): kept ones only where shapes may vary
+            flat_boxes = tf.reshape(boxes, [-1, 4])
+            image_of = tf.repeat(tf.range(batch, dtype=tf.int32), d)
+            if compact:
+                rows = tf.where(flat_mask)
+                read = self._read_boxes(images, tf.gather_nd(flat_boxes, rows),
+                                        tf.gather_nd(tf.reshape(det_angles, [-1]), rows),
+                                        tf.gather_nd(image_of, rows))
+                flat_boxes = tf.tensor_scatter_nd_update(flat_boxes, rows, read)
+            else:
+                flat_boxes = self._read_boxes(images, flat_boxes, tf.reshape(det_angles, [-1]),
+                                              image_of)
+            boxes = tf.where(mask[..., tf.newaxis], tf.reshape(flat_boxes, tf.shape(boxes)), 0.0)
         if compact:
             rows = tf.where(flat_mask)
             # One harmless extra row (an 8x8 box on image 0) keeps the batch of
@@ -428,6 +433,15 @@ class TextNet(keras.Model):
             "num_steps": tf.reshape(tf.where(flat_mask, tf.cast(steps, tf.int32), 0), [-1, d]),
             "text_scores": tf.reshape(tf.where(flat_mask, decoded["scores"], 0.0), [-1, d]),
         }
+
+    def _read_boxes(self, images, boxes, angles, image_of):
+        """Detected ``boxes`` ``(N, 4)`` as they are read: ends carried to the ends of the
+        words they cut (``read_word_ends``), then widened by ``read_padding``."""
+        if self.read_word_ends > 0:
+            boxes = extend_to_word_ends(images, boxes, image_of, angles, reach=self.read_word_ends)
+        if self.read_padding > 0:
+            boxes = self._pad_ends(boxes, tf.cast(tf.shape(images)[2], tf.float32))
+        return boxes
 
     def _pad_ends(self, boxes, image_width):
         """``boxes`` (y0, x0, y1, x1) widened by ``read_padding`` line heights at each end.
