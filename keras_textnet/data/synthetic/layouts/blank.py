@@ -91,7 +91,7 @@ def _graphics(ctx: Ctx):
 def layout_blank(ctx: Ctx):
     """A page with no text on it (see the module's docstring)."""
     kind = ctx.choice(["paper", "uniform", "noise", "paper_photo", "graphics"],
-                      p=[0.2, 0.2, 0.25, 0.15, 0.2])
+                      p=[0.2, 0.15, 0.35, 0.15, 0.15])
     if kind == "uniform":
         _uniform(ctx)
     elif kind == "noise":
