@@ -206,13 +206,16 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     Last, the pieces of a long line found apart are joined into the line
     (:func:`keras_textnet.line_joining.join_line_segments`), a word that two
     overlapping pieces both read in part becomes one
-    (:func:`keras_textnet.line_joining.merge_double_reads`), and with ``image``
-    each upright line's box becomes the union of its words' boxes.
+    (:func:`keras_textnet.line_joining.merge_double_reads`), a word that two
+    lines both read (a line and a piece of it found apart) is kept in the
+    higher-scored one (:func:`keras_textnet.line_joining.drop_repeated_words`),
+    and with ``image`` each upright line's box becomes the union of its words' boxes.
     """
     from keras_textnet.double_letters import restore_double_letters
     from keras_textnet.letter_confusions import correct_confusions
     from keras_textnet.evaluation.line_words import split_line_into_words
-    from keras_textnet.line_joining import join_line_segments, merge_double_reads
+    from keras_textnet.line_joining import (drop_repeated_words, join_line_segments,
+                                            merge_double_reads)
 
     sy, sx = scale
     height, width = image_size
@@ -278,6 +281,7 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
             word["box"] = [round(float(v), 1) for v in word["box"]]
     lines, words = join_line_segments(lines, words)
     lines, words = merge_double_reads(lines, words)
+    lines, words = drop_repeated_words(lines, words)
     if image is not None:
         _fit_lines_to_words(lines, words)
     return {"file": file, "width": int(width), "height": int(height), "words": words,

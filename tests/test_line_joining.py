@@ -1,6 +1,7 @@
 import pytest
 
-from keras_textnet.line_joining import join_line_segments, merge_double_reads, stitch_readings
+from keras_textnet.line_joining import (drop_repeated_words, join_line_segments, merge_double_reads,
+                                        stitch_readings)
 
 
 def _line(box, text, angle=0.0, score=0.9):
@@ -105,3 +106,44 @@ def test_words_that_touch_or_sit_on_other_lines_are_not_merged():
     assert merge_double_reads(lines, words) == (lines, words)
     new_lines, new_words = merge_double_reads(lines, words)
     assert new_lines is lines and new_words is words
+
+
+def _scored_words(lines):
+    words = _words(lines)
+    for word in words:
+        word["score"] = lines[word["line"]]["score"]
+    return words
+
+
+def test_a_piece_found_inside_its_line_loses_its_words_and_goes():
+    lines = [_line((10, 100, 410, 120), "does not contain sufficient", score=0.98),
+             _line((10, 130, 300, 150), "next line"),
+             _line((210, 100, 410, 120), "contain sufficient", score=0.3)]
+    words = _scored_words(lines)
+    words[-2]["box"] = [212, 100, 306, 120]          # the piece's own reading, a little off
+    words[-1]["text"] = "suffcient"
+    kept_lines, kept_words = drop_repeated_words(lines, words)
+    assert [line["text"] for line in kept_lines] == ["does not contain sufficient", "next line"]
+    assert kept_lines[0] is lines[0] and kept_lines[1] is lines[1]
+    assert [w["text"] for w in kept_words] == "does not contain sufficient next line".split()
+    assert [w["line"] for w in kept_words] == [0, 0, 0, 0, 1, 1]
+
+
+def test_the_better_scored_reading_of_a_repeated_word_wins_and_the_line_keeps_the_rest():
+    lines = [_line((10, 100, 210, 120), "alpha betta", score=0.4),
+             _line((110, 100, 310, 120), "beta gamma", score=0.9)]
+    words = _scored_words(lines)
+    words[1]["box"] = [110, 100, 206, 120]           # the same place as "beta"
+    kept_lines, kept_words = drop_repeated_words(lines, words)
+    assert [line["text"] for line in kept_lines] == ["alpha", "beta gamma"]
+    assert [(w["text"], w["line"]) for w in kept_words] == [("alpha", 0), ("beta", 1),
+                                                            ("gamma", 1)]
+
+
+def test_words_of_one_line_neighbours_and_rotated_lines_are_not_repeats():
+    lines = [_line((10, 100, 210, 120), "one two"), _line((10, 121, 210, 141), "three four"),
+             _line((10, 100, 210, 120), "tilted text", angle=20.0, score=0.5)]
+    words = _scored_words(lines)
+    words[1]["box"] = list(words[0]["box"])           # same line: merge_double_reads' business
+    kept_lines, kept_words = drop_repeated_words(lines, words)
+    assert kept_lines is lines and kept_words is words
