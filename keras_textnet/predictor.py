@@ -209,7 +209,9 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     (:func:`keras_textnet.line_joining.merge_double_reads`), a word that two
     lines both read (a line and a piece of it found apart) is kept in the
     higher-scored one (:func:`keras_textnet.line_joining.drop_repeated_words`),
-    and with ``image`` each upright line's box becomes the union of its words' boxes.
+    and with ``image`` each upright line's box becomes the union of its words' boxes
+    and a word is split after each comma that a blank gap follows on the page
+    (the space the recognizer missed: :func:`keras_textnet.ink_boxes.split_spaced_commas`).
     """
     from keras_textnet.double_letters import restore_double_letters
     from keras_textnet.letter_confusions import correct_confusions
@@ -283,7 +285,10 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     lines, words = merge_double_reads(lines, words)
     lines, words = drop_repeated_words(lines, words)
     if image is not None:
+        from keras_textnet.ink_boxes import split_spaced_commas
+
         _fit_lines_to_words(lines, words)
+        lines, words = split_spaced_commas(gray, lines, words)
     return {"file": file, "width": int(width), "height": int(height), "words": words,
             "lines": lines}
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_textnet.ink_boxes import ink_mask, tighten_words
+from keras_textnet.ink_boxes import ink_mask, split_spaced_commas, tighten_words
 
 
 def _page():
@@ -234,3 +234,61 @@ def test_the_predictor_drops_a_phantom_dash():
     assert [w["text"] for w in page_out["words"]] == ["ink"]
     without_image = decode_outputs(out, 0, (1.0, 1.0), (40, 200), "p.png", charset)
     assert [w["text"] for w in without_image["words"]] == ["-ink"]
+
+
+def _strokes(page, xs, top=8, bottom=22, width=2):
+    for x in xs:
+        page[top:bottom, x:x + width] = 0
+
+
+def _comma(page, x):
+    page[18:24, x:x + 2] = 0
+
+
+def test_a_comma_and_a_blank_gap_end_a_word_each_time():
+    # "f(a,b,c)" set as "f(a, b, c)": the recognizer missed both spaces.
+    page = np.full((30, 200, 3), 255, np.uint8)
+    _strokes(page, range(10, 40, 5)), _comma(page, 40)
+    _strokes(page, (50, 55)), _comma(page, 60)
+    _strokes(page, range(70, 90, 5))
+    lines = [{"box": [10.0, 8.0, 87.0, 24.0], "text": "x f(a,b,c) y", "angle": 0.0}]
+    words = [{"box": [0.0, 8.0, 8.0, 24.0], "text": "x", "line": 0},
+             {"box": [10.0, 8.0, 87.0, 24.0], "text": "f(a,b,c)", "line": 0, "score": 0.9}]
+    new_lines, new_words = split_spaced_commas(page, lines, words)
+    assert [w["text"] for w in new_words] == ["x", "f(a,", "b,", "c)"]
+    assert [w["box"][0] for w in new_words[1:]] == [10.0, 50.0, 70.0]
+    assert new_words[2]["box"] == [50.0, 8.0, 62.0, 24.0]     # the comma's descender counts
+    assert all(w["score"] == 0.9 and w["line"] == 0 for w in new_words[1:])
+    assert new_lines[0]["text"] == "x f(a, b, c) y"
+    assert lines[0]["text"] == "x f(a,b,c) y"                   # inputs untouched
+
+
+def test_numbers_far_gaps_rotated_lines_and_end_commas_stay_whole():
+    page = np.full((30, 200, 3), 255, np.uint8)
+    _strokes(page, (10, 15)), _comma(page, 19), _strokes(page, (22, 27, 32))   # 1,000: no gap
+    _strokes(page, range(60, 75, 5)), _comma(page, 75)
+    _strokes(page, range(80, 100, 5)), _strokes(page, (130, 135))  # the gap is 4 letters off
+    lines = [{"box": [10.0, 8.0, 137.0, 24.0], "text": "1,000 abc,defg hi", "angle": 0.0},
+             {"box": [10.0, 8.0, 137.0, 24.0], "text": "abc,defg hi", "angle": 12.0}]
+    words = [{"box": [10.0, 8.0, 34.0, 24.0], "text": "1,000", "line": 0},
+             {"box": [60.0, 8.0, 137.0, 24.0], "text": "abc,defghi", "line": 0},
+             {"box": [60.0, 8.0, 137.0, 24.0], "text": "abc,defg hi,", "line": 1},
+             {"box": [60.0, 8.0, 77.0, 24.0], "text": "abc,", "line": 0}]
+    new_lines, new_words = split_spaced_commas(page, lines, words)
+    assert [w["text"] for w in new_words] == ["1,000", "abc,defghi", "abc,defg hi,", "abc,"]
+    assert new_words == words
+
+
+def test_the_predictor_splits_at_a_spaced_comma():
+    from keras_textnet.charset import Charset
+    from keras_textnet.predictor import decode_outputs
+
+    charset = Charset()
+    page = np.full((30, 200, 3), 255, np.uint8)
+    _strokes(page, range(10, 40, 5)), _comma(page, 40)
+    _strokes(page, (50, 55, 60))
+    out = _one_line_outputs(charset, "min(x,y)", [1, 4, 7, 10, 13, 16, 19, 21],
+                            [8.0, 10.0, 24.0, 64.0], steps=24)
+    result = decode_outputs(out, 0, (1.0, 1.0), page.shape[:2], "p.png", charset, image=page)
+    assert [w["text"] for w in result["words"]] == ["min(x,", "y)"]
+    assert result["lines"][0]["text"] == "min(x, y)"
