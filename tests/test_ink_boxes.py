@@ -149,6 +149,11 @@ def test_leaders_are_not_words_but_stay_in_the_line():
                              + words(".", ".", "y", line=1))
     assert [w["text"] for w in kept] == ["entry", "454", "-", "x", ".", ".", "y"]
     assert drop_leader_words(words("a", "-", "b", ".")) == words("a", "-", "b", ".")
+    # the leader's first dot read as the entry's end goes with the leader
+    assert [w["text"] for w in drop_leader_words(
+        words("abort", "state.", ".", ".", ".", "454") + words("end.", "......", line=1)
+        + words("etc.", "x", line=2) + words("etc.", ".", line=3))] == \
+        ["abort", "state", "454", "end", "etc.", "x", "etc.", "."]
 
     charset = Charset()
     text = "ab . . . . 12"
