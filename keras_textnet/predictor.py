@@ -198,7 +198,7 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
     (:func:`keras_textnet.ink_boxes.drop_phantom_ends`), doubled letters that CTC
     merged are restored where that makes a common English word of a rare one
     (:func:`keras_textnet.double_letters.restore_double_letters`), a letter confused
-    with a like one is put right there too
+    with a like one, or a thin letter read in or dropped, is put right there too
     (:func:`keras_textnet.letter_confusions.correct_confusions`), and each word's box, first
     placed along
     its line from the CTC positions at the line's height, is tightened to its
@@ -252,7 +252,7 @@ def decode_outputs(out: dict, index: int, scale, image_size, file: str, charset,
         if gray is not None and angle == 0.0:
             text, positions = drop_phantom_ends(gray, bounds, text, positions, steps)
         text, positions = restore_double_letters(text, positions)
-        text = correct_confusions(text)
+        text, positions = correct_confusions(text, positions)
         rect = _rotated_rect(bounds, angle)
         line_id = len(lines)
         line = {"box": [round(v, 1) for v in bounds], "text": text,

@@ -23,6 +23,30 @@ def test_a_confused_letter_is_put_right(read, meant):
     assert correct_confusions(read) == meant
 
 
+@pytest.mark.parametrize("read, meant", [
+    ("columins", "columns"), ("Coniference", "Conference"), ("evaluiate,", "evaluate,"),
+    ("confict", "conflict"), ("Outine", "Outline"), ("attrbute>", "attribute>"),
+])
+def test_an_extra_or_a_missing_thin_letter_is_put_right(read, meant):
+    assert correct_confusions(read) == meant
+
+
+def test_columns_follow_the_letters_taken_out_and_put_in():
+    import numpy as np
+
+    text, cols = correct_confusions("the columins confict", np.arange(20) * 2)
+    assert text == "the columns conflict"
+    # "columins" loses its "i" (column 18); "confict" gains an "l" at the column of its "f"
+    assert cols.tolist() == [0, 2, 4, 6, 8, 10, 12, 14, 16, 20, 22, 24, 26,
+                             28, 30, 32, 32, 34, 36, 38]
+    assert len(cols) == len(text)
+
+
+def test_acronyms_and_letters_after_a_digit_stay_as_read():
+    # "AARM" is one "l" from "ALARM"; the "1" of "1inear" is no letter of the word
+    assert correct_confusions("AARM 1inear x1inear") == "AARM 1inear x1inear"
+
+
 def test_english_identifiers_macros_and_short_words_stay_as_read():
     # "nunber" is a misspelling English text has (Zipf 1.07): it is not changed either
     kept = ("the cat sat on a mat; nrow ncol strlen ctan nauty rnorm lapply dtype argc "
@@ -31,7 +55,7 @@ def test_english_identifiers_macros_and_short_words_stay_as_read():
     assert correct_confusions("") == "" and correct_confusions("  a  b ") == "  a  b "
 
 
-def test_one_letter_changes_and_the_length_stays():
+def test_one_letter_changes_and_a_confusion_keeps_the_length():
     text = "a colunn of paraneters betwcen linos"
     fixed = correct_confusions(text)
     assert len(fixed) == len(text)
