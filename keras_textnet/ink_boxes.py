@@ -293,17 +293,10 @@ def split_spaced_commas(image: np.ndarray, lines: Sequence[dict[str, Any]],
         out.extend(pieces)
         changed.setdefault(index, []).append((text, " ".join(p["text"] for p in pieces)))
     if not changed:
-        return list(lines), list(words)
-    lines = list(lines)
-    for index, swaps in changed.items():
-        line_text = lines[index].get("text") or ""
-        for old, new in swaps:
-            if line_text.count(old) != 1:
-                line_text = " ".join(w["text"] for w in out if w.get("line") == index)
-                break
-            line_text = line_text.replace(old, new)
-        lines[index] = {**lines[index], "text": line_text}
-    return lines, out
+        return lines, words
+    from keras_textnet.line_joining import retext_lines
+
+    return retext_lines(lines, out, changed), out
 
 
 def _split_word(gray, line_box, word, width: int, height: int) -> list[dict] | None:

@@ -216,7 +216,8 @@ def merge_double_reads(lines: list[dict], words: list[dict]) -> tuple[list[dict]
             narrower = min(a[2] - a[0], b[2] - b[0])
             if narrower > 0 and overlap > DOUBLE_READ_OVERLAP * narrower:
                 text = stitch_readings(prev["text"], word["text"])
-                changed.setdefault(word["line"], []).append((prev["text"], word["text"], text))
+                changed.setdefault(word["line"], []).append((f"{prev['text']} {word['text']}",
+                                                             text))
                 merged[-1] = {**prev, "text": text,
                               "box": [min(a[0], b[0]), min(a[1], b[1]),
                                       max(a[2], b[2]), max(a[3], b[3])]}
@@ -227,19 +228,30 @@ def merge_double_reads(lines: list[dict], words: list[dict]) -> tuple[list[dict]
         merged.append(word)
     if not changed:
         return lines, words
+    return retext_lines(lines, merged, changed), merged
+
+
+def retext_lines(lines: list[dict], words: list[dict],
+                 changed: dict[int, list[tuple[str, str]]]) -> list[dict]:
+    """``lines`` (a new list) whose texts say what their words now read.
+
+    ``changed`` maps a line's index to ``(old, new)`` readings, in reading order:
+    each ``old`` found once in the line's text becomes ``new`` there (leader dots
+    and other text the words lack stay); otherwise the line's text becomes its
+    words' texts (``words``, already changed) joined by spaces.
+    """
     lines = list(lines)
-    for index, stitches in changed.items():
+    for index, swaps in changed.items():
         if not 0 <= index < len(lines):
             continue
         text = lines[index].get("text") or ""
-        for left, right, both in stitches:
-            pair = f"{left} {right}"
-            if text.count(pair) != 1:
-                text = " ".join(w["text"] for w in merged if w.get("line") == index)
+        for old, new in swaps:
+            if text.count(old) != 1:
+                text = " ".join(w["text"] for w in words if w.get("line") == index)
                 break
-            text = text.replace(pair, both)
+            text = text.replace(old, new)
         lines[index] = {**lines[index], "text": text}
-    return lines, merged
+    return lines
 
 
 #: A word whose box overlaps a word of another line by more than this IoU is the same
@@ -331,4 +343,4 @@ def drop_repeated_words(lines: list[dict], words: list[dict]) -> tuple[list[dict
 
 
 __all__ = ["DOUBLE_READ_OVERLAP", "REPEATED_WORD_IOU", "drop_repeated_words", "join_line_segments",
-           "merge_double_reads", "stitch_readings"]
+           "merge_double_reads", "retext_lines", "stitch_readings"]
