@@ -64,28 +64,24 @@ def _doubled_at(letters: str) -> int | None:
     return best
 
 
-def restore_double_letters(text: str, positions=None):
-    """``text`` with the merged doubled letters of its words restored.
+def rewrite_tokens(text: str, positions, rewrite):
+    """``text`` with each space-separated token replaced by ``rewrite(token, columns)``.
 
-    With ``positions`` (one CTC column per character), returns ``(text,
-    positions)``: each added letter takes the column of the letter it doubles.
+    ``rewrite`` returns ``(token, columns)``: the token's new text and, when
+    ``positions`` (one CTC column per character) is given, its columns
+    (``columns`` is None otherwise). Returns the text, or ``(text, positions)``
+    with positions; the spaces keep their columns.
     """
     out, cols, start = [], [], 0
     positions = None if positions is None else np.asarray(positions)
     for token in text.split(" "):
         end = start + len(token)
-        match = _WORD.match(token)
-        index = None if match is None else _doubled_at(match.group(2))
-        if index is not None:
-            at = len(match.group(1)) + index
-            token = token[:at + 1] + token[at] + token[at + 1:]
-            if positions is not None:
-                cols.append(np.insert(positions[start:end], at + 1, positions[start + at]))
-        elif positions is not None:
-            cols.append(positions[start:end])
+        token, own = rewrite(token, None if positions is None else positions[start:end])
         out.append(token)
-        if positions is not None and end < len(positions):
-            cols.append(positions[end:end + 1])           # the space
+        if positions is not None:
+            cols.append(own)
+            if end < len(positions):
+                cols.append(positions[end:end + 1])          # the space
         start = end + 1
     joined = " ".join(out)
     if positions is None:
@@ -93,4 +89,22 @@ def restore_double_letters(text: str, positions=None):
     return joined, (np.concatenate(cols) if cols else positions[:0])
 
 
-__all__ = ["MIN_GAIN", "MIN_LETTERS", "MIN_ZIPF", "restore_double_letters"]
+def restore_double_letters(text: str, positions=None):
+    """``text`` with the merged doubled letters of its words restored.
+
+    With ``positions`` (one CTC column per character), returns ``(text,
+    positions)``: each added letter takes the column of the letter it doubles.
+    """
+    def rewrite(token, columns):
+        match = _WORD.match(token)
+        index = None if match is None else _doubled_at(match.group(2))
+        if index is None:
+            return token, columns
+        at = len(match.group(1)) + index
+        token = token[:at + 1] + token[at] + token[at + 1:]
+        return token, None if columns is None else np.insert(columns, at + 1, columns[at])
+
+    return rewrite_tokens(text, positions, rewrite)
+
+
+__all__ = ["MIN_GAIN", "MIN_LETTERS", "MIN_ZIPF", "restore_double_letters", "rewrite_tokens"]

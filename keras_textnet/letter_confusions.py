@@ -129,30 +129,22 @@ def correct_confusions(text: str, positions=None):
     character), returns ``(text, positions)``: a letter taken out takes its
     column along, a letter put in takes the column of the letter before it.
     """
-    out, cols, start = [], [], 0
-    positions = None if positions is None else np.asarray(positions)
-    for token in text.split(" "):
-        end = start + len(token)
+    from keras_textnet.double_letters import rewrite_tokens
+
+    def rewrite(token, columns):
         match = _WORD.match(token)
-        own = None if positions is None else positions[start:end]
-        if match is not None and "\\" not in match.group(1) \
-                and not match.group(1)[-1:].isdigit():
-            letters = match.group(2)
-            fixed = _corrected(letters)
-            if fixed != letters:
-                token = match.group(1) + fixed + match.group(3)
-                if own is not None:
-                    own = _moved_columns(own, len(match.group(1)), letters, fixed)
-        out.append(token)
-        if own is not None:
-            cols.append(own)
-            if end < len(positions):
-                cols.append(positions[end:end + 1])          # the space
-        start = end + 1
-    joined = " ".join(out)
-    if positions is None:
-        return joined
-    return joined, (np.concatenate(cols) if cols else positions[:0])
+        if match is None or "\\" in match.group(1) or match.group(1)[-1:].isdigit():
+            return token, columns
+        letters = match.group(2)
+        fixed = _corrected(letters)
+        if fixed == letters:
+            return token, columns
+        token = match.group(1) + fixed + match.group(3)
+        if columns is not None:
+            columns = _moved_columns(columns, len(match.group(1)), letters, fixed)
+        return token, columns
+
+    return rewrite_tokens(text, positions, rewrite)
 
 
 def _moved_columns(columns, offset: int, letters: str, fixed: str):
@@ -166,5 +158,5 @@ def _moved_columns(columns, offset: int, letters: str, fixed: str):
     return np.insert(columns, at, columns[max(at - 1, 0)])
 
 
-__all__ = ["CONFUSIONS", "EXTRA_LETTERS", "MISSING_LETTERS", "MIN_LEAD", "MIN_LETTERS", "MIN_ZIPF", "TECHNICAL_WORDS",
-           "correct_confusions", "technical_words"]
+__all__ = ["CONFUSIONS", "EXTRA_LETTERS", "MISSING_LETTERS", "MIN_LEAD", "MIN_LETTERS", "MIN_ZIPF",
+           "TECHNICAL_WORDS", "correct_confusions", "technical_words"]
